@@ -183,6 +183,27 @@ async def test_a_listing_reads_only_the_listed_scenes_and_no_meta(repo: SceneRep
     assert all("IN" in s.upper() for s in reads)
 
 
+async def test_assist_history_read_in_pages_is_the_newest_that_fit(repo: SceneRepository, engine: Any) -> None:
+    """A session's history is read newest first, a page of messages at a time: across the pages' edges it is the
+    same as one read, oldest first, the newest messages that fit the bound, from a question on."""
+    from sceneforge.storage.assist import _HISTORY_PAGE, AssistRepository
+
+    await repo.publish_build(fake_build("s", b"x"), None)
+    assist = AssistRepository(engine)
+    session = None
+    for i in range(_HISTORY_PAGE):  # two messages a turn: two pages
+        turn = await assist.start_turn("s", session, author="a", text=f"q{i:02}", model="m")
+        session = turn.session_id
+        await assist.save_text(turn.message_id, content=f"a{i:02}", reasoning="")
+    end = (await assist.message(turn.message_id))["n"] + 1
+    messages = [text for i in range(_HISTORY_PAGE) for text in (f"q{i:02}", f"a{i:02}")]
+    assert [m["content"] for m in await assist.history(session, end, 10**6)] == messages
+    # 81 messages of 3 characters fit: the oldest of them an answer, left out with its question
+    assert [m["content"] for m in await assist.history(session, end, 3 * 81)] == messages[-80:]
+    # the newest is sent whatever the bound
+    assert [m["content"] for m in await assist.history(session, end - 1, 1)] == ["q63"]
+
+
 @pytest.mark.parametrize("write", ["publish", "publish_build"])
 async def test_a_publish_cancelled_as_it_commits_leaves_no_stale_pointer(
     repo: SceneRepository, monkeypatch: pytest.MonkeyPatch, write: str

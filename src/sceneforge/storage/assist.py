@@ -144,25 +144,25 @@ class AssistRepository:
         in pages, so a session of thousands of messages is not read whole for each answer."""
         kept: list[dict[str, Any]] = []
         used, below = 0, before_n
-        while True:
-            query = (
-                select(assist_messages.c.n, assist_messages.c.role, assist_messages.c.content)
-                .where(assist_messages.c.session_id == session_id, assist_messages.c.n < below)
-                .order_by(assist_messages.c.n.desc())
-                .limit(_HISTORY_PAGE)
-            )
-            async with self.engine.connect() as conn:
+        async with self.engine.connect() as conn:
+            while True:
+                query = (
+                    select(assist_messages.c.n, assist_messages.c.role, assist_messages.c.content)
+                    .where(assist_messages.c.session_id == session_id, assist_messages.c.n < below)
+                    .order_by(assist_messages.c.n.desc())
+                    .limit(_HISTORY_PAGE)
+                )
                 rows = (await conn.execute(query)).all()
-            for r in rows:
-                if not r.content:
-                    continue
-                if kept and used + len(r.content) > max_chars:
-                    return _from_a_question(kept[::-1])
-                kept.append({"role": r.role, "content": r.content})
-                used += len(r.content)
-            if len(rows) < _HISTORY_PAGE:
-                return kept[::-1]
-            below = rows[-1].n
+                for r in rows:
+                    if not r.content:
+                        continue
+                    if kept and used + len(r.content) > max_chars:
+                        return _from_a_question(kept[::-1])
+                    kept.append({"role": r.role, "content": r.content})
+                    used += len(r.content)
+                if len(rows) < _HISTORY_PAGE:
+                    return kept[::-1]
+                below = rows[-1].n
 
     async def set_running(self, message_id: str) -> bool:
         """Move a queued message to ``running``; False when it is no longer queued (canceled, failed)."""
