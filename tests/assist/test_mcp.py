@@ -260,25 +260,9 @@ def test_mcp_validate_scene_checks_run_at_most_build_concurrency_at_once(
     """Each ``validate_scene`` ran its check in a thread of anyio's default pool, 40 at once whatever the sessions: a
     check of a 20,000-cell scene holds about 700 MB, so concurrent calls could take tens of GB. Checks run at most
     ``SCENEFORGE_BUILD_CONCURRENCY`` at once, as the service's own checks of a draft do; the others wait their turn."""
-    import threading
+    from tests.support.stalled_checks import StalledChecks
 
-    from sceneforge.geometry import rooms
-
-    lock, entered, release = threading.Lock(), threading.Event(), threading.Event()
-    active, most = [0], [0]
-    generate_rooms = rooms.generate_rooms
-
-    def long_rooms(ir: Any, **kwargs: Any) -> int:
-        with lock:
-            active[0] += 1
-            most[0] = max(most[0], active[0])
-        entered.set()
-        release.wait(60)
-        with lock:
-            active[0] -= 1
-        return generate_rooms(ir, **kwargs)
-
-    monkeypatch.setattr(rooms, "generate_rooms", long_rooms)
+    stalled = StalledChecks(monkeypatch)
     server = _mock_server(tmp_path, lambda request: httpx.Response(404), jobs={"build_concurrency": 1})
 
     async def session() -> None:
@@ -290,10 +274,10 @@ def test_mcp_validate_scene_checks_run_at_most_build_concurrency_at_once(
         async with Client(server) as client, anyio.create_task_group() as group:
             for _ in range(3):
                 group.start_soon(one)
-            assert await anyio.to_thread.run_sync(entered.wait, 60)
+            assert await anyio.to_thread.run_sync(stalled.entered.wait, 60)
             assert {t.name for t in (await client.list_tools()).tools} == TOOLS  # the calls were read before
-            release.set()
-        assert [g["valid"] for g in got] == [True] * 3 and most == [1]
+            stalled.release.set()
+        assert [g["valid"] for g in got] == [True] * 3 and stalled.most == 1
 
     anyio.run(session)
 

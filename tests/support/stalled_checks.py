@@ -2,7 +2,8 @@
 :class:`~sceneforge.errors.BuildCanceled`, or the cancel of the anyio worker thread it runs in), is released, or a
 minute passes; the stage after it is counted.
 
-For the tests of cancellation: a check stopped at its next stage never reaches ``checked``."""
+For the tests of cancellation (a check stopped at its next stage never reaches ``checked``) and of how many checks
+run at once (``most``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class StalledChecks:
     """Patches the geometry stage and the geometry checks (``monkeypatch``). ``told``: the progress each check was
     given (None: none), appended by the check :meth:`watch` wraps, which sets ``ended`` when it returns;
     ``entered``: a check reached the geometry; ``release``: let the geometry go on; ``checked``: the stages after
-    it that ran."""
+    it that ran; ``most``: the most checks in the geometry stage at once."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from sceneforge import validate
@@ -32,9 +33,13 @@ class StalledChecks:
         self.entered, self.release, self.ended = threading.Event(), threading.Event(), threading.Event()
         self.told: list[Any] = []
         self.checked: list[str] = []
+        self.most, active, lock = 0, [0], threading.Lock()
         generate_rooms, validate_scene = rooms.generate_rooms, validate.validate_scene
 
         def long_rooms(ir: Any, **kwargs: Any) -> int:
+            with lock:
+                active[0] += 1
+                self.most = max(self.most, active[0])
             self.entered.set()
             deadline = time.monotonic() + 60
             while not self.release.is_set() and time.monotonic() < deadline:
@@ -44,6 +49,8 @@ class StalledChecks:
                 except (BuildCanceled, CancelledError):
                     break
                 time.sleep(0.01)
+            with lock:
+                active[0] -= 1
             return generate_rooms(ir, **kwargs)
 
         def counted(*args: Any, **kwargs: Any) -> Any:  # the stage after the geometry
