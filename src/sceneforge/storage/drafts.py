@@ -252,7 +252,7 @@ class DraftRepository(DraftRetention, DraftTurns):
 
         # Refused in the transaction (the scene deleted, a racing write) or cancelled before its commit: the snapshot
         # stored above is released; committed, it is kept (see _settled).
-        return await self._settled(lambda committing: self._write(committing(body)), key, text)
+        return await self._settled(lambda marked: self._write(marked(body)), key, text)
 
     async def record_import(
         self,
@@ -347,7 +347,7 @@ class DraftRepository(DraftRetention, DraftTurns):
                        reason=reason, ops=ops, message_id=message_id, turn=turn or "")  # fmt: skip
         # Lost the race (tried again from a new read, or the caller's 412 or 503), refused, or cancelled before its
         # commit (a client gone): the snapshot stored above is released, as create() releases its own.
-        return await self._settled(lambda committing: self._write(committing(step), retry=False), key, text)
+        return await self._settled(lambda marked: self._write(marked(step), retry=False), key, text)
 
     async def _settled(
         self,
