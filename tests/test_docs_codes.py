@@ -19,7 +19,7 @@ UNSEEN = {
     "glb_no_cells": "previews and exports read GLBs sceneforge built, which always have cell nodes",
 }
 #: Callables that take an issue code, and the position of that argument.
-CODE_ARGUMENT = {"Issue": 1, "JsonTextError": 1, "glb_error": 2, "AssetError": 2}
+CODE_ARGUMENT = {"Issue": 1, "JsonTextError": 1, "glb_error": 2, "AssetError": 2, "PydanticCustomError": 0}
 
 
 def _str(node: ast.AST | None) -> str | None:

@@ -142,6 +142,28 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("lone surrogate name", '[{"op": "add", "path": "/props/x\\udfff", "value": "1"}]', 422, "surrogate", "/0/path"),
     ("lone surrogate key", '[{"op": "add", "path": "/props", "value": {"\\udc00": "1"}}]', 422, "name", "/0/value"),
     ("lone surrogate member", '[{"op": "remove", "path": "/props/x", "pad": "\\ud83d"}]', 422, "surrogate", "/0/pad"),
+    # A name that reads as other text than it is (Trojan Source): refused by the description's rule, as in a build.
+    (
+        "bidi override in a cellId",
+        json.dumps([{"op": "replace", "path": "/cells/0/cellId", "value": "ha\u202ell"}]),
+        422,
+        "U+202E (RIGHT-TO-LEFT OVERRIDE) at character 3",
+        "/cells/0/cellId",
+    ),
+    (
+        "C1 control in a prop name",
+        json.dumps([{"op": "add", "path": "/props/a\u0085b", "value": "1"}]),
+        422,
+        "U+0085 (a control character) at character 2",
+        "/props/a\u0085b",
+    ),
+    (
+        "isolate in a material id",
+        json.dumps([{"op": "add", "path": "/materials/oak\u2066", "value": "#d8d0c0"}]),
+        422,
+        "U+2066 (LEFT-TO-RIGHT ISOLATE)",
+        "/materials/oak\u2066",
+    ),
 ]
 
 
@@ -154,6 +176,23 @@ def test_hostile_patch_is_refused_and_changes_nothing(
     response = api.request("PATCH", "/scenes/test01/draft", content=body.encode(), headers={**api.auth(), **PATCH})
     _assert_problem(response, status, says, path)
     assert _state(api, data) == before
+
+
+@pytest.mark.parametrize("url", ["/scenes/build", "/jobs/enqueue"])
+def test_hostile_build_of_a_name_with_a_bidi_override_is_422_naming_the_character(
+    drafted: tuple[Api, Path], url: str
+) -> None:
+    """A built or enqueued description is held to the draft's rule for names: a cellId with a right-to-left
+    override is 422 at that cellId, the character named as U+202E, and no scene or job is made."""
+    api, _ = drafted
+    doc = json.loads(TEST01)
+    doc["sceneId"] = "bidi"
+    doc["cells"][0]["cellId"] = doc["portals"][0]["from"] = "hall\u202e"
+    before = api.get("/scenes").json(), api.get("/jobs?take=500", headers=api.auth("read")).json()
+    response = api.post(url, content=json.dumps(doc).encode(), headers={**api.auth(), **JSON})
+    _assert_problem(response, 422, "U+202E (RIGHT-TO-LEFT OVERRIDE) at character 5", "/cells/0/cellId")
+    assert {e["code"] for e in response.json()["errors"]} == {"unprintable_character"}
+    assert (api.get("/scenes").json(), api.get("/jobs?take=500", headers=api.auth("read")).json()) == before
 
 
 _NINES = "9" * 100_000  # an array index of 100,000 digits: past Python's 4,300-digit int conversion

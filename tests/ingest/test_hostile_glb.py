@@ -92,6 +92,25 @@ def test_ids_with_a_trailing_newline_are_refused_as_descriptions_refuse_them() -
     assert [(p, c) for p, c, _ in found] == [("/scenes/0/extras/sceneId", "scene_id_invalid")]
 
 
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\x85", "\u200b"], ids=["RLO", "LRI", "NEL", "ZWSP"])
+def test_ids_and_prop_names_with_an_invisible_character_are_refused_as_descriptions_refuse_them(char: str) -> None:
+    """A cellId or scene prop name holding a bidi override or isolate, a C1 control or a zero-width space was taken
+    from a tagged GLB (only C0 and DEL were refused): a description refuses them, and so does the GLB, naming the
+    character and escaping it in the message."""
+
+    def kitchen(gltf: dict[str, Any]) -> None:
+        gltf["nodes"][_node(gltf, "Kitchen")]["extras"]["cellId"] = f"kit{char}chen"
+
+    found = _issues(_edit(kitchen))
+    [message] = [m for p, c, m in found if (p, c) == ("/nodes/6/extras/cellId", "cell_id_invalid")]
+    assert f"U+{ord(char):04X} " in message and "at character 4 " in message and char not in message, message
+    found = _issues(_edit(lambda g: g["scenes"][0].update(extras={"props": {f"fl{char}oor": "2"}})))
+    assert [(p, c) for p, c, _ in found] == [(f"/scenes/0/extras/props/fl{char}oor", "props_invalid")]
+    assert f"U+{ord(char):04X} " in found[0][2] and char not in found[0][2]
+    ir, _ = tagged_glb_to_ir(_edit(lambda g: g["scenes"][0].update(extras={"props": {"Küche": "厨房\n"}})), LIMITS)
+    assert ir.props == {"Küche": "厨房\n"}
+
+
 LONE_SURROGATES = [
     ('"cellId":"kitchen"', '"cellId":"kit\\ud800chen"', "/nodes/6/extras/cellId"),
     ('"name":"Table"', '"name":"Ta\\udc00ble"', "/nodes/2/name"),

@@ -22,6 +22,7 @@ from ..errors import MAX_PATH_CHARS, Issue, LimitExceeded, RequestInvalid, Scene
 from ..model.description import (
     MAX_COORDINATE,
     MAX_ID_CHARS,
+    NAME_PATTERNS,
     CellSpec,
     DoorSpec,
     InstanceSpec,
@@ -31,6 +32,7 @@ from ..model.description import (
     RoomSpec,
     SceneDescription,
     coordinate_message,
+    unprintable,
 )
 from ..wire import a_json_type, json_pointer, json_pointer_within, shown
 from .lowering import AUTO_ROOM_SPACING, description_to_ir
@@ -99,6 +101,15 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
         code, message = "value_error", coordinate_message(value)  # a Coordinate past its bounds
     elif code == "less_than_equal" and tokens and tokens[-1] in _LENGTHS and len(kept) == len(tokens):
         message = _length_message(str(tokens[-1]), value, error["ctx"]["le"])
+    elif code == "string_pattern_mismatch" and error["ctx"]["pattern"] in NAME_PATTERNS and len(kept) == len(tokens):
+        # A name holding a control or invisible format character: which one and where, not the pattern (whose
+        # class holds those very characters). A member's name (a material's, a prop's) is the last token.
+        text = tokens[-1] if error["loc"][-1] == "[key]" else value
+        why = unprintable(text) if isinstance(text, str) else None
+        if why is not None:
+            code, message = "unprintable_character", why
+        else:  # an asset's name without its prefix (a name's pattern fails on such a character only)
+            message = f"must be 'asset:<id>', got {shown(str(text))!r}"
     if error["type"] == "missing":
         message = f"{tokens[-1]} is required"
     elif error["type"] == "extra_forbidden":

@@ -278,7 +278,7 @@ def copied_tag(
 def scene_id_and_props(
     doc: GltfDocument, errors: list[Issue], limits: Limits | None = None
 ) -> tuple[str, dict[str, str]]:
-    from ..model.description import MAX_PROP_NAME, MAX_PROP_VALUE
+    from ..model.description import MAX_PROP_NAME, MAX_PROP_VALUE, unprintable
 
     s = doc.scene_index()
     scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
@@ -308,6 +308,9 @@ def scene_id_and_props(
                     f"prop {value_text(k)} has a name of {len(k):,} characters and a value of {len(v):,}; props hold"
                     f" names of at most {MAX_PROP_NAME} and values of at most {MAX_PROP_VALUE:,}, as in a description"
                 )
+                errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
+            elif (why := unprintable(k)) is not None:  # a description's rule for names
+                message = f"prop name {json.dumps(k[:60])}: {why}"
                 errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
             else:
                 props[k] = v

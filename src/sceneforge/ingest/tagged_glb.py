@@ -50,7 +50,7 @@ the nodes (cells, their meshes and instances, portals, limits) and the entry, :f
 
 from __future__ import annotations
 
-import re
+import json
 from collections import Counter
 
 import numpy as np
@@ -59,6 +59,7 @@ import numpy.typing as npt
 from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
+from ..model.description import MAX_ID_CHARS, unprintable
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from .built_glb import instance_count, instance_matrices
 from .glb_container import split_chunks
@@ -76,7 +77,6 @@ __all__ = ["UPRIGHT_SLACK", "is_glb", "planar_outline", "tagged_glb_to_ir"]
 
 F64 = npt.NDArray[np.float64]
 
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 #: ``mesh_outside_cell`` warnings named one by one; the others are counted in one more. One a node (200,000), they
 #: reach the build's meta, stored and served with the scene: 20,000 stray nodes (0.7 MB) had made a meta of 3 MB.
 _MAX_OUTSIDE_WARNINGS = 100
@@ -206,10 +206,14 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         if kind != "cell":
             continue
         cell_id = extras.get("cellId")
-        if not isinstance(cell_id, str) or not _ID.fullmatch(cell_id):
+        # A description's rule for ids (1–128 characters, none of them unprintable), as a tagged GLB is one.
+        why = unprintable(cell_id) if isinstance(cell_id, str) else None
+        if not isinstance(cell_id, str) or not 0 < len(cell_id) <= MAX_ID_CHARS or why is not None:
             given = value_text(cell_id)
-            if isinstance(cell_id, str) and len(cell_id) > 128:
+            if isinstance(cell_id, str) and len(cell_id) > MAX_ID_CHARS:
                 given = f"{len(cell_id):,} characters, {given}"
+            elif isinstance(cell_id, str) and why is not None:  # the id shown with the character escaped
+                given = f"{json.dumps(cell_id)}: {why}"
             message = f"cell {node_label(doc, i)} needs 'cellId': 1–128 printable characters; got {given}"
             message += number_hint(cell_id)
             if cell_id is None:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from ..scene_ids import SCENE_ID_PATTERN
 
@@ -25,6 +26,8 @@ __all__ = [
     "MAX_ID_CHARS",
     "MAX_PROP_NAME",
     "MAX_PROP_VALUE",
+    "NAME_PATTERNS",
+    "UNPRINTABLE",
     "CellSpec",
     "DoorSpec",
     "InstanceSpec",
@@ -33,13 +36,57 @@ __all__ = [
     "PortalSpec",
     "RoomSpec",
     "SceneDescription",
+    "unprintable",
 ]
 
 AUTO_MESH = "auto"
 ASSET_PREFIX = "asset:"
 # Cell and material ids go into node names and JSON only: any printable text, bounded.
 MAX_ID_CHARS = 128
-ID_PATTERN = rf"^[^\x00-\x1f\x7f]{{1,{MAX_ID_CHARS}}}$"
+
+# What no name of a description holds (cell and material ids, the cells a portal or an instance names, asset names,
+# prop names): a name is shown in messages, logs, node names, file names and headers, where these characters make it
+# read as other text than it is (Trojan Source, CVE-2021-42574) or end a line. Control characters (Unicode Cc: C0,
+# DEL, C1), line and paragraph separators (Zl, Zp) and format characters (Cf: the bidi embeddings, overrides,
+# isolates and marks U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C; zero-width space, word joiner, soft
+# hyphen, BOM, tag characters …) — all but U+200C and U+200D (zero-width non-joiner and joiner), which spell words of
+# Persian and the Indic scripts and emoji sequences. Letters, marks, symbols and spaces of every script are names'
+# own ("Küche", "厨房"). Spelled out (Unicode 14's Cc, Cf, Zl and Zp, which a test pins to the running Python's),
+# not looked up per name: the class is the schema's pattern, matched in pydantic's Rust regex with no Python call
+# per name (office-1000 holds 5,000 names: a validator each had cost ~1.5 ms of its parse).
+_UNPRINTABLE_CLASS = (
+    "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+#: A character no name holds, lone surrogates (Cs: no UTF-8 holds one) among them. The schema refuses a lone surrogate
+#: in any string itself (``string_unicode``), so the patterns leave them out (a Rust string cannot hold one).
+UNPRINTABLE = re.compile(f"[{_UNPRINTABLE_CLASS}\ud800-\udfff]")
+#: A name: no :data:`UNPRINTABLE` character (its length bounded apart, as ``string_too_long``).
+NAME_PATTERN = f"^[^{_UNPRINTABLE_CLASS}]*$"
+#: ``asset:<name>``: a file next to a description (the CLI) or an uploaded asset's id (the service).
+ASSET_PATTERN = f"^asset:[^{_UNPRINTABLE_CLASS}]+$"
+#: The patterns whose mismatch :mod:`sceneforge.ingest.description` says as :func:`unprintable` does
+#: (``unprintable_character``) when the text holds such a character.
+NAME_PATTERNS = frozenset({NAME_PATTERN, ASSET_PATTERN})
+
+
+def unprintable(text: str) -> str | None:
+    """Why ``text`` is no name: its first :data:`UNPRINTABLE` character, as U+XXXX with its Unicode name, and where
+    it is (counted from 1); None when it holds none."""
+    found = UNPRINTABLE.search(text)
+    if found is None:
+        return None
+    import unicodedata  # only to word a refusal
+
+    char = found.group()
+    point = ord(char)
+    kind = "a lone surrogate" if 0xD800 <= point <= 0xDFFF else unicodedata.name(char, "a control character")
+    return (
+        f"U+{point:04X} ({kind}) at character {found.start() + 1} is not printable: names hold no control"
+        " characters, line breaks, bidirectional controls or other invisible format characters"
+    )
+
 
 #: Characters of a prop's name and of its value (a description's, and a tagged GLB's scene props).
 MAX_PROP_NAME, MAX_PROP_VALUE = 256, 65536
@@ -86,7 +133,8 @@ Finite = Annotated[Number, AfterValidator(_float32)]
 #: Checked by the schema's own bounds, with no Python call per number (office-1000 holds 24,000: ~4 ms of
 #: its parse); where errors become issues, one at these bounds is said as :func:`coordinate_message` says.
 Coordinate = Annotated[Number, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
-Id = Annotated[str, Field(pattern=ID_PATTERN)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NAME_PATTERN)]
+AssetRef = Annotated[str, Field(pattern=ASSET_PATTERN)]
 Vec2 = tuple[Coordinate, Coordinate]
 Vec3 = tuple[Coordinate, Coordinate, Coordinate]
 Matrix4 = Annotated[list[Finite], Field(min_length=16, max_length=16)]
@@ -141,6 +189,8 @@ class MeshSpec(_Wire):
     def _known_kind(cls, value: str) -> str:
         if value != AUTO_MESH and not (value.startswith(ASSET_PREFIX) and len(value) > len(ASSET_PREFIX)):
             raise ValueError(f"meshId must be 'auto' or 'asset:<id>', got {value!r}")
+        if (why := unprintable(value)) is not None:
+            raise PydanticCustomError("unprintable_character", why)
         return value
 
 
@@ -206,7 +256,7 @@ class MaterialSpec(_Wire):
     ]
     metallic: Annotated[Number, Field(ge=0, le=1)] = 0.0
     roughness: Annotated[Number, Field(ge=0, le=1)] = 0.9
-    base_color_texture: Annotated[str, Field(pattern=r"^asset:.+")] | None = None
+    base_color_texture: AssetRef | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -228,7 +278,7 @@ class MaterialSpec(_Wire):
 class InstanceSpec(_Wire):
     """One asset repeated in a cell: emitted once with EXT_mesh_gpu_instancing."""
 
-    mesh_id: Annotated[str, Field(pattern=r"^asset:.+", max_length=512)]
+    mesh_id: Annotated[AssetRef, Field(max_length=512)]
     cell_id: Id
     transforms: Annotated[list[Matrix4], Field(min_length=1, max_length=1_000_000, fail_fast=True)]
     material_id: Id | None = None
@@ -240,4 +290,8 @@ class SceneDescription(_Wire):
     portals: list[PortalSpec] = []
     materials: dict[Id, MaterialSpec] = {}
     instances: list[InstanceSpec] = []
-    props: dict[Annotated[str, Field(max_length=MAX_PROP_NAME)], Annotated[str, Field(max_length=MAX_PROP_VALUE)]] = {}
+    #: A prop's name is a name (no :data:`UNPRINTABLE` character); its value is free text, line breaks and all.
+    props: dict[
+        Annotated[str, Field(max_length=MAX_PROP_NAME, pattern=NAME_PATTERN)],
+        Annotated[str, Field(max_length=MAX_PROP_VALUE)],
+    ] = {}
