@@ -263,6 +263,129 @@ def test_an_asset_file_over_the_upload_limit_is_limit_exceeded_naming_its_size(
     assert "SCENEFORGE_MAX_UPLOAD_BYTES" in issue.message
 
 
+_TRIANGLE_OBJ = "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3\nf 1 3 4\n"
+
+
+def _asset_tree(tmp_path: Path) -> Path:
+    """``tmp_path/level`` holding a description's folder (``props/crate.obj``, ``wood.png``), and beside it, outside
+    that folder, ``secret/key.obj`` and ``secret/key.png`` (valid assets: a build reading them succeeds), reached by
+    the links ``level/escape.obj`` (a file link) and ``level/elsewhere`` (a folder link); ``level/inner.obj`` links
+    to a file inside."""
+    from tests.support.scenes import png_bytes
+
+    level, secret = tmp_path / "level", tmp_path / "secret"
+    (level / "props").mkdir(parents=True, exist_ok=True)
+    secret.mkdir(exist_ok=True)
+    (level / "props" / "crate.obj").write_text(_TRIANGLE_OBJ)
+    (level / "wood.png").write_bytes(png_bytes())
+    (secret / "key.obj").write_text(_TRIANGLE_OBJ)
+    (secret / "key.png").write_bytes(png_bytes())
+    for link, target in (("escape.obj", secret / "key.obj"), ("elsewhere", secret), ("inner.obj", "props/crate.obj")):
+        if not (level / link).is_symlink():
+            (level / link).symlink_to(target)
+    return level
+
+
+def _with_asset(name: str, texture: bool) -> tuple[dict[str, object], str]:
+    """TWO_ROOMS drawing ``asset:<name>`` as a mesh or a texture, and the pointer of that name."""
+    doc = scene(TWO_ROOMS)
+    if texture:
+        doc["materials"]["plaster"] = {"baseColorTexture": f"asset:{name}"}
+        return doc, "/materials/plaster/baseColorTexture"
+    doc["cells"][0]["meshes"] = [{"meshId": f"asset:{name}"}]  # type: ignore[index]
+    return doc, "/cells/0/meshes/0/meshId"
+
+
+#: Asset paths that leave the description's folder, by kind: {secret} is the folder beside it, as an absolute path.
+_ESCAPING_ASSETS = {
+    "absolute": ("{secret}/key.{ext}", "is an absolute path"),
+    "dot-dot": ("../secret/key.{ext}", "resolves to {secret}/key.{ext}, outside"),
+    "dot-dot inside first": ("props/../../secret/key.{ext}", "resolves to {secret}/key.{ext}, outside"),
+    "deep dot-dot": ("props/" + "../" * 12 + "{rooted}/key.{ext}", "resolves to {secret}/key.{ext}, outside"),
+    "folder link": ("elsewhere/key.{ext}", "resolves to {secret}/key.{ext}, outside"),
+    "file link": ("escape.obj", "resolves to {secret}/key.obj, outside"),
+}
+
+
+@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(sorted(_ESCAPING_ASSETS)),
+    texture=st.booleans(),
+    command=st.sampled_from(["build", "validate"]),
+)
+def test_an_asset_path_leaving_the_descriptions_folder_is_refused_naming_the_rule(
+    tmp_path: Path, kind: str, texture: bool, command: str
+) -> None:
+    """A description's ``asset:`` path was opened wherever it led: ``/etc/passwd``, ``../../.ssh/…``, a link out of
+    the folder — a build read any file the user can, and a PNG so named was embedded in its output. An absolute
+    path, and a path that resolves (``..`` and links followed) outside the description's folder, are
+    ``asset_outside_folder`` at the place naming the asset, saying the rule; nothing is written."""
+    level = _asset_tree(tmp_path)
+    pattern, says = _ESCAPING_ASSETS[kind]
+    ext = "obj" if kind == "file link" else "png" if texture else "obj"
+    secret = tmp_path.resolve() / "secret"
+    name = pattern.format(secret=secret, rooted=str(secret).lstrip("/"), ext=ext)
+    says = says.format(secret=secret, ext=ext)
+    doc, pointer = _with_asset(name, texture)
+    spec = _write(level / "s.json", doc)
+    out = tmp_path / "out"
+    args = [command, str(spec)] + (["-o", str(out), "--no-progress"] if command == "build" else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.output.startswith(f"{pointer}: asset file {name!r} {says}"), result.output
+    assert "may not leave it" in result.output and str(level) in result.output
+    assert not out.exists()
+    from sceneforge.cli.files import file_asset_resolver
+    from sceneforge.compile import compile_scene
+
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(json.dumps(doc).encode(), resolve_asset=file_asset_resolver(level, 1 << 20))
+    assert {(i.path, i.code) for i in caught.value.issues} == {(pointer, "asset_outside_folder")}, caught.value.issues
+
+
+@pytest.mark.parametrize(
+    ("name", "texture"),
+    [
+        ("props/crate.obj", False),
+        ("./props/../props/crate.obj", False),
+        ("inner.obj", False),
+        ("wood.png", True),
+        ("props/../wood.png", True),
+    ],
+    ids=["in a subfolder", "dot-dot staying inside", "link inside", "texture", "texture dot-dot inside"],
+)
+def test_an_asset_path_inside_the_descriptions_folder_is_read(tmp_path: Path, name: str, texture: bool) -> None:
+    """``..`` and links that stay inside the folder are taken: only leaving it is refused."""
+    level = _asset_tree(tmp_path)
+    doc, _ = _with_asset(name, texture)
+    result = runner.invoke(
+        app, ["build", str(_write(level / "s.json", doc)), "-o", str(tmp_path / "o"), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_assets_dir_is_the_folder_asset_paths_are_read_in_and_may_not_leave(tmp_path: Path) -> None:
+    """``--assets DIR`` (build and validate): the description's ``asset:`` paths are read in DIR, not beside it, and
+    may not leave DIR; a DIR that is no folder is a usage error."""
+    level = _asset_tree(tmp_path)
+    doc, pointer = _with_asset("key.obj", False)
+    spec = _write(tmp_path / "s.json", doc)  # beside the secret folder, not in it
+    assets = ["--assets", str(tmp_path / "secret")]
+    built = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "o"), "--no-progress", *assets])
+    assert built.exit_code == 0, built.output
+    assert runner.invoke(app, ["validate", str(spec), *assets]).exit_code == 0
+    doc, pointer = _with_asset("../level/props/crate.obj", False)
+    spec = _write(tmp_path / "s.json", doc)
+    refused = runner.invoke(app, ["validate", str(spec), *assets])
+    assert refused.exit_code == 2 and refused.output.startswith(f"{pointer}: asset file '../level/props/crate.obj'")
+    assert f"outside --assets {tmp_path / 'secret'}" in refused.output
+    doc, _ = _with_asset("../secret/key.obj", False)  # in --assets, but not in the description's folder
+    assert runner.invoke(app, ["validate", str(_write(level / "t.json", doc))]).exit_code == 2
+    not_a_folder = runner.invoke(app, ["validate", str(spec), "--assets", str(level / "wood.png")])
+    assert not_a_folder.exit_code == 2 and "--assets" in not_a_folder.output
+
+
 def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
     spec = _write(tmp_path / "s.json", TWO_ROOMS)
     proc = subprocess.run(

@@ -1,5 +1,6 @@
 """The files a command reads and writes: an input read no further than its limit, outputs written all
-or none (atomically, the folders locked, Ctrl-C held), and the asset files next to a description."""
+or none (atomically, the folders locked, Ctrl-C held), and the asset files next to a description — inside its
+folder (or ``--assets DIR``) only, so a description cannot make a build read a file elsewhere on the machine."""
 
 import errno
 import os
@@ -96,19 +97,36 @@ def _within(data: bytes, cap: int, name: str) -> bytes:
     return data
 
 
-def file_asset_resolver(base: Path, max_bytes: int) -> Any:
-    """``asset:<path-or-id>`` → the file at that path, relative to the spec's folder, read no further than
-    ``max_bytes``. A name no file can have (a NUL, a name or path longer than the system takes, a link loop) is
-    ``asset_not_found`` saying why, a file larger than ``max_bytes`` ``limit_exceeded`` with its size."""
+def file_asset_resolver(base: Path, max_bytes: int, *, named: str = "the description's folder") -> Any:
+    """``asset:<path>`` → the file at that path relative to the folder ``base``, read no further than ``max_bytes``.
+
+    The file must lie inside ``base`` (``named`` says what it is in messages: the description's folder, or
+    ``--assets DIR``): a description is often someone else's, and a path such as ``/etc/passwd``,
+    ``../../.ssh/id_rsa.png`` or a symbolic link leading out of the folder would have the build read (and a texture
+    embed in its output) any file the user can read. An absolute path, and a path whose resolved form (``..`` and
+    every symbolic link followed) leaves ``base``, are ``asset_outside_folder`` naming the asset and the rule; ``..``
+    that stays inside (``props/../crate.obj``) is taken. A name no file can have (a NUL, a name or path longer than
+    the system takes, a link loop) is ``asset_not_found`` saying why, a file larger than ``max_bytes``
+    ``limit_exceeded`` with its size."""
     from ..report import read_at_most
 
     def resolve(asset_id: str) -> bytes:
         def missing(why: str) -> AssetError:
-            message = f"asset file {asset_id!r} not found next to the description ({why})"
+            message = f"asset file {asset_id!r} not found in {named} ({why})"
             return AssetError("", message, "asset_not_found")
 
+        def outside(why: str) -> AssetError:
+            rule = "asset paths are relative to that folder and may not leave it (no absolute path, no '..' or"
+            message = f"asset file {asset_id!r} {why}: {rule} symbolic link leading out)"
+            return AssetError("", message, "asset_outside_folder")
+
         try:
-            path = (base / asset_id).resolve()
+            root = base.resolve()
+            if os.path.isabs(asset_id):
+                raise outside(f"is an absolute path, not one relative to {named} ({root})")
+            path = (root / asset_id).resolve()
+            if not path.is_relative_to(root):
+                raise outside(f"resolves to {path}, outside {named} ({root})")
             if not path.is_file():
                 raise missing(str(path))
             with path.open("rb") as fh:

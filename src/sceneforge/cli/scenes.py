@@ -17,6 +17,22 @@ from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits, 
 
 __all__ = ["Level", "build", "generate", "inspect", "validate"]
 
+#: ``--assets DIR`` of build and validate: the folder ``asset:`` paths are found in and may not leave.
+_ASSETS_HELP = (
+    "Folder the description's asset: paths are relative to, which they may not leave (default: SPEC's folder; the"
+    " current folder for SPEC -)."
+)
+AssetsOption = Annotated[
+    Path | None, typer.Option("--assets", help=_ASSETS_HELP, exists=True, file_okay=False, dir_okay=True)
+]
+
+
+def _asset_resolver(spec: Path, assets: Path | None, max_bytes: int) -> Any:
+    """The ``asset:`` files of ``spec``: in ``assets`` when given, else in SPEC's folder (the current one for ``-``)."""
+    if assets is not None:
+        return file_asset_resolver(assets, max_bytes, named=f"--assets {assets}")
+    return file_asset_resolver(spec.parent, max_bytes)
+
 
 @contextmanager
 def _progress_reporter(enabled: bool) -> Iterator[Any]:
@@ -76,6 +92,7 @@ def build(
     cache_size: Annotated[
         int, typer.Option(help="Most bytes the --cache folder keeps (least recently used entries go first).", min=1)
     ] = 1 << 30,
+    assets: AssetsOption = None,
 ) -> None:
     """Build SPEC into OUT/<sceneId>.glb and OUT/<sceneId>.meta.json."""
     from ..compile import BuildOptions, compile_scene
@@ -106,7 +123,7 @@ def build(
                     limits=limits,
                     cache=_cell_cache(cache, cache_size),
                 ),
-                resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
+                resolve_asset=_asset_resolver(spec, assets, limits.max_upload_bytes),
                 progress=report,
             )
     except SceneInvalid as exc:
@@ -144,6 +161,7 @@ def validate(
     spec: Annotated[
         Path, typer.Argument(help="A .json scene description or a tagged .glb export; - reads standard input.")
     ],
+    assets: AssetsOption = None,
 ) -> None:
     """Check SPEC: errors (exit 2) and warnings (exit 0)."""
     # As the service checks a draft (check_scene): ingest, validation, room geometry and the scene's
@@ -156,7 +174,7 @@ def validate(
         ir, warnings = checked_scene(
             read_spec(spec, limits),
             BuildOptions(pvs=False, limits=limits),
-            resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
+            resolve_asset=_asset_resolver(spec, assets, limits.max_upload_bytes),
         )
     except SceneInvalid as exc:
         raise fail_invalid(exc) from None

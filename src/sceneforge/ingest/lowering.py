@@ -157,8 +157,10 @@ def _resolve(resolve: Callable[[str], bytes], asset_id: str, path: str) -> bytes
         return resolve(asset_id)
     except AssetError as exc:
         # Re-anchor the resolver's message at the place in the description that asked for the asset; a limit it
-        # says was passed (a file over the upload limit) stays one, anything else it could not give is not found.
-        code = exc.issues[0].code if exc.issues and exc.issues[0].code == "limit_exceeded" else "asset_not_found"
+        # says was passed (a file over the upload limit) stays one, and so does a path it may not read (the CLI's:
+        # one leaving the description's folder), anything else it could not give is not found.
+        kept = exc.issues[0].code if exc.issues else ""
+        code = kept if kept in {"limit_exceeded", "asset_outside_folder"} else "asset_not_found"
         raise AssetError(path, exc.issues[0].message if exc.issues else str(exc), code=code) from None
 
 
