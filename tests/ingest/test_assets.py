@@ -704,3 +704,11 @@ def test_glb_upload_check_reads_accessors_in_memory_of_their_own_bytes() -> None
     finally:
         tracemalloc.stop()
     assert peak / len(data) < 4, f"peak {peak / len(data):.1f}× the file's {len(data):,} bytes"
+
+
+def test_an_obj_material_name_with_a_bidi_override_is_written_escaped() -> None:
+    """``usemtl wo<U+202E>od`` reached the GLB's material names as written: shown reversed ("wood" to the eye) in
+    every tool. Such characters are escaped; the name still tells its faces from the others'."""
+    data = "usemtl wo\u202eod\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\nusemtl wood\nf 1 3 2\nusemtl wo\u202eod\nf 2 3 1\n"
+    surfaces = _load(data.encode())
+    assert sorted((s.material, s.triangle_count) for s in surfaces) == [("wo\\u202eod", 2), ("wood", 1)]

@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from ..arrays import distinct
 from ..errors import AssetError, LimitExceeded
-from ..model.description import FLOAT32_MAX
+from ..model.description import FLOAT32_MAX, UNPRINTABLE
 from ..model.ir import Surface
 from .obj_statements import clean, problem_line
 from .surfaces import make_surface
@@ -394,8 +394,11 @@ def _states(win: _Window, face_offsets: I64, ctx: _Parsed) -> tuple[I64, npt.NDA
 
 
 def _material_name(rest: bytes) -> str:
-    """The material a ``usemtl`` statement names ('' for none: the default material)."""
-    return rest.decode("utf-8", "replace")[:128]
+    """The material a ``usemtl`` statement names ('' for none: the default material): its first 128 characters, each
+    one no name may hold (a control, bidi or invisible format character: ``model.description.UNPRINTABLE``)
+    written as ``\\uXXXX``, so it names the same material, apart from others, and reads as what it is in the GLB."""
+    name = rest.decode("utf-8", "replace")[:128]
+    return UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", name) if UNPRINTABLE.search(name) else name
 
 
 def _count_material(name: str, named: set[str], most: int | None, line: Callable[[], int], path: str) -> None:
