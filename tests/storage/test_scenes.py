@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from sceneforge.errors import NotFound
+from sceneforge.events.log import EventLog
 from sceneforge.storage import FileBlobStore, SceneRepository
+from sceneforge.storage.database import write_transaction
 from sceneforge.storage.scenes import PublishedVersionChanged
 from sceneforge.storage.tables import versions
 from tests.storage.conftest import fake_build
@@ -228,3 +230,40 @@ async def test_a_publish_cancelled_as_it_commits_leaves_no_stale_pointer(
             await repo.publish_build(fake_build("s", b"c"), None)
     monkeypatch.undo()
     assert (await repo.pointer("s")).latest.n == (1 if write == "publish" else 3)
+
+
+@pytest.mark.parametrize("committed", [True, False])
+async def test_a_publish_whose_commit_outcome_is_unknown_sends_its_events_exactly_when_it_moved(
+    repo: SceneRepository, monkeypatch: pytest.MonkeyPatch, committed: bool
+) -> None:
+    """A publish (a rollback) whose write was cancelled as it committed, or before (the process stopping), cannot
+    tell by itself whether the pointer moved: its events go out when their transaction took effect (the first one's
+    ``seq`` is stored), and never when it did not."""
+    log = EventLog(repo.engine)
+    await repo.publish_build(fake_build("s", b"a"), None)
+    await repo.publish_build(fake_build("s", b"b"), None)
+    sent: list[Any] = []
+
+    async def record(conn: Any, version: Any) -> list[Any]:
+        return [
+            await log.append(conn, "scene.published", "s", {"version": version.n}),
+            await log.append(conn, "scene.invalidated", "s", {"etag": version.etag}),
+        ]
+
+    async def published(event: Any) -> None:
+        sent.append(event.type)
+
+    async def cancelled_as_it_commits(body: Any) -> Any:
+        async with write_transaction(repo.engine) as conn:
+            await body(conn)
+            if not committed:
+                raise asyncio.CancelledError  # the cancel lands before the COMMIT: rolled back
+        raise asyncio.CancelledError  # the cancel lands as the COMMIT returns
+
+    monkeypatch.setattr(repo, "_write", cancelled_as_it_commits)
+    with pytest.raises(asyncio.CancelledError):
+        await repo.publish("s", 1, record=record, published=published)
+    monkeypatch.undo()
+    assert sent == (["scene.published", "scene.invalidated"] if committed else [])
+    assert (await repo.pointer("s")).latest.n == (1 if committed else 2)
+    assert [e.type for e in await log.read(0, scene_id="s")] == sent

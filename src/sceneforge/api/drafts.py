@@ -514,11 +514,17 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
         n = version_number(body.get("version"), "/version")
     jobs = request.app.state.jobs
 
-    async def record(conn: Any, moved: Any) -> Any:  # in the publish's transaction: events in the pointer's order
-        return await jobs.store.log.append(conn, "scene.published", scene_id, {"version": n, "eTag": moved.etag})
+    async def record(conn: Any, moved: Any) -> list[Any]:
+        # In the publish's transaction: stored exactly when the pointer moved, in the order it moved, and sent
+        # however the request ends once its COMMIT went out (a client gone then left the caches of the other
+        # instances naming the old version).
+        log = jobs.store.log
+        return [
+            await log.append(conn, "scene.published", scene_id, {"version": n, "eTag": moved.etag}),
+            await log.append(conn, "scene.invalidated", scene_id, {"etag": moved.etag}),
+        ]
 
     version = await svc.scenes.publish(
         scene_id, n, if_match=if_match, if_none_match=if_none_match, record=record, published=jobs.hub.publish
     )
-    await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})
     return JSONResponse({"sceneId": scene_id, "version": n, "eTag": version.etag, "rev": version.rev})

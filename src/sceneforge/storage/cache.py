@@ -171,9 +171,10 @@ class SceneCache:
         """Apply an event seen from any instance: ``scene.built`` and ``scene.published`` move the pointer
         (:meth:`scene_changed`), ``scene.invalidated`` removes the scene (:meth:`scene_removed`).
 
-        ``scene.published`` is written in the transaction that moves the pointer, where the ``scene.invalidated``
-        that follows a publish is sent by the publishing process after it: one that died between the two left the
-        other instances answering with the old version until some other change of the scene."""
+        ``scene.published`` and the ``scene.invalidated`` that follows it are written in the transaction that moves
+        the pointer, and sent by the publishing process once it committed: one that died before sending them left
+        them to the other instances' reads of the events table (a hole filled, the periodic check of its top), where
+        ``scene.published`` alone must already drop the pointer."""
         if scene_id is None:
             return
         if kind in ("scene.built", "scene.published"):

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -22,12 +22,14 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..aio import finished
 from ..encode.meta_order import with_version
 from ..errors import NotFound, SceneforgeError
 from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .database import as_utc, locking, utcnow, write_transaction
+from .tables import events as events_table
 from .tables import retired_numbers, scenes, versions
 
 __all__ = ["PublishedVersionChanged", "Scene", "SceneRepository", "Version", "utcnow"]
@@ -145,6 +147,8 @@ class SceneRepository:
         self.engine, self.blobs, self.clock = engine, blobs, clock
         #: This process's cache of pointers, version descriptors and meta bodies (``storage/cache.py``).
         self.cache = SceneCache()
+        #: Publishes whose caller was cancelled once their COMMIT went out, held until they end.
+        self._ending: set[asyncio.Task[Any]] = set()
 
     async def _write(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         for attempt in range(WRITE_ATTEMPTS):
@@ -274,13 +278,20 @@ class SceneRepository:
         *,
         if_match: frozenset[str] | Literal["*"] | None = None,
         if_none_match: frozenset[str] | Literal["*"] | None = None,
-        record: Callable[[AsyncConnection, Version], Awaitable[Any]] | None = None,
+        record: Callable[[AsyncConnection, Version], Awaitable[Sequence[Any]]] | None = None,
         published: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Version:
         """Make version ``n`` the scene's public one, in one transaction (an older ``n`` is a rollback).
 
-        ``record(conn, version)`` appends the ``scene.published`` event in that transaction, so that events of
-        publishes at once come in the order the pointer moved; ``published`` gets it once committed.
+        ``record(conn, version)`` appends the events of the move (``scene.published``, ``scene.invalidated``) in that
+        transaction, so that they are stored exactly when the pointer moved and events of publishes at once come in
+        the order the pointer moved; ``published`` gets each once committed.
+
+        A caller cancelled (a client gone) returns at once. The publish is cancelled too, rolled back, while the
+        transaction's body runs; from its COMMIT on it runs to its end, its events handed to ``published`` — a cancel
+        landing then cannot know whether the COMMIT took effect, and the events left unsent let the other instances
+        serve their cached pointer, the old version, as the latest. A COMMIT whose outcome is unknown all the same
+        (the write itself cancelled or failed as it committed) is settled by looking for its first event's ``seq``.
 
         ``if_match`` (an ``If-Match`` header, RFC 9110 §13.1.1): the ETags of which the published version must have
         one, or ``"*"``: some version must be published; ``if_none_match`` (§13.1.2): ETags the published version
@@ -289,8 +300,11 @@ class SceneRepository:
         """
 
         events: list[Any] = []
+        committing = False
 
         async def body(conn: AsyncConnection) -> Version:
+            nonlocal committing
+            committing = False  # a retried transaction (its commit lost a race): cancellable again
             events.clear()  # a retried transaction appends again
             now = self.clock()
             if if_match is not None or if_none_match is not None:
@@ -308,15 +322,43 @@ class SceneRepository:
                 await conn.execute(update(versions).where(versions.c.id == row.id).values(published_at=now))
             version = _version((await conn.execute(select(versions).where(versions.c.id == row.id))).one())
             if record is not None:
-                events.append(await record(conn, version))
+                events.extend(await record(conn, version))
+            committing = True
             return version
 
-        version = await self._moving(scene_id, body)
-        self.cache.put_ref(_ref_of(version))
-        if published is not None:
-            for event in events:
-                await published(event)
-        return version
+        async def announce() -> None:
+            if published is not None:
+                for event in events:
+                    await published(event)
+
+        async def settling() -> Version:
+            try:
+                version = await self._moving(scene_id, body)
+            except BaseException:
+                if committing and events:
+                    stored: bool = await finished(self._stored(events[0].seq))
+                    if stored:  # the pointer moved all the same: the other instances must hear it
+                        await announce()
+                raise
+            self.cache.put_ref(_ref_of(version))
+            await announce()
+            return version
+
+        task = asyncio.create_task(settling())
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+        task.add_done_callback(_settled_quietly)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not committing:
+                task.cancel()
+            raise
+
+    async def _stored(self, seq: int) -> bool:
+        """Whether the event ``seq`` is in the events table: whether the transaction that appended it committed."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(events_table.c.seq).where(events_table.c.seq == seq))).first() is not None
 
     @staticmethod
     async def _published_matches(
@@ -520,6 +562,13 @@ class SceneRepository:
         except Exception as exc:  # the scene is gone (committed): a failing store leaves its blobs to `sceneforge gc`
             log.warning("scene %r deleted; its blobs stay until `sceneforge gc` (the store failed: %s)", scene_id, exc)
         return removed
+
+
+def _settled_quietly(task: asyncio.Task[Any]) -> None:
+    """A publish's end, its caller gone (cancelled): its error, if any, was the caller's to see; taken here so that
+    asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def retired(conn: AsyncConnection, scene_id: str) -> tuple[int, int]:
