@@ -649,6 +649,42 @@ async def test_drafts_patch_values_json_cannot_carry_are_refused(repo: DraftRepo
     assert _files(blobs.root) == stored
 
 
+def _nesting(levels: int) -> list[dict[str, Any]]:
+    """Ops that nest ``/props/x`` ``levels`` deep, 3 short ops a level (no long pointer, no large value)."""
+    ops: list[dict[str, Any]] = [{"op": "add", "path": "/props/x", "value": []}]
+    for _ in range(levels):
+        ops += [
+            {"op": "add", "path": "/props/w", "value": []},
+            {"op": "move", "from": "/props/x", "path": "/props/w/0"},
+            {"op": "move", "from": "/props/w", "path": "/props/x"},
+        ]
+    return ops
+
+
+@pytest.mark.parametrize("last", ["none", "copy"])
+async def test_drafts_a_patch_nesting_past_the_recursion_limit_is_refused(
+    repo: DraftRepository, blobs: FileBlobStore, last: str
+) -> None:
+    """Moves nest a description one level per three short ops: 1,500 levels (4,500 ops, 200 kB) took the writing of
+    its snapshot's JSON (and a copy of the value) past Python's recursion limit, a RecursionError and a 500. Now
+    ``json_too_deep`` at the deepest value (at the copy's ``from``), nothing written."""
+    await repo.create("s", TWO_ROOMS, author="a")
+    stored = _files(blobs.root)
+    ops = _nesting(1500)
+    if last == "copy":
+        ops.append({"op": "copy", "from": "/props/x", "path": "/props/y"})
+    with pytest.raises(SceneInvalid) as err:
+        await repo.patch("s", ops, author="a")
+    (issue,) = err.value.issues
+    assert issue.code == "json_too_deep"
+    if last == "copy":
+        assert issue.path == f"/{len(ops) - 1}/from" and "Python's recursion limit" in issue.message
+    else:
+        assert issue.path.startswith("/props/x/0/0/") and "1,50" in issue.message, issue
+    assert ((await repo.get("s")).rev, await repo.count("s")) == (1, 1)
+    assert _files(blobs.root) == stored
+
+
 async def test_a_scene_made_again_numbers_on_from_its_deleted_draft_and_versions(
     repo: DraftRepository, engine: Any, blobs: FileBlobStore
 ) -> None:

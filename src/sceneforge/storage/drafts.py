@@ -65,7 +65,16 @@ from .draft_records import (
 from .draft_retention import DraftRetention
 from .draft_turns import DraftTurns, turn_taken
 from .gc import release
-from .json_patch import MAX_PATCH_COPY_BYTES, MAX_PATCH_OPS, PatchFailed, apply_patch, check_ops, check_storable, diff
+from .json_patch import (
+    MAX_PATCH_COPY_BYTES,
+    MAX_PATCH_OPS,
+    PatchFailed,
+    apply_patch,
+    check_ops,
+    check_storable,
+    diff,
+    too_deep,
+)
 from .scenes import retired
 from .tables import MAX_REASON_CHARS, drafts, revisions, scenes, versions
 
@@ -98,7 +107,10 @@ def _patched(description: dict[str, Any], ops: list[dict[str, Any]]) -> tuple[di
     """:func:`apply_patch` and the snapshot bytes of its result: blocking work (a copy of the whole description, its
     JSON), run in a worker thread, off the event loop (a one-op patch of a draft of 400,000 props held it 0.8 s)."""
     after = apply_patch(description, ops)
-    return after, canonical_json(after)
+    try:
+        return after, canonical_json(after)
+    except RecursionError:  # moves nested it past what JSON is written with (3 short ops a level): it was a 500
+        raise too_deep(after) from None
 
 
 def _who_and_why(author: str, reason: str | None) -> tuple[str, str | None]:

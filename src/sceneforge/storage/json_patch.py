@@ -6,8 +6,9 @@ deep), :func:`apply_patch` applies it to a copy — an operation that cannot be 
 at the failing operation's ``path`` or ``from`` (``/3/path``), a failing ``test`` a :class:`PatchFailed`, ``copy``
 operations held to :data:`MAX_PATCH_COPY_BYTES` together, each pointer's syntax and each of its tokens checked before
 the library reads it (a member not there, a token that is no index of its array, a string, number, boolean or null
-or ``-`` gone through: each refused naming what it meets) — and :func:`diff` gives the ops from one description to
-another, members in the order of the second (a revision's ops, docs/drafts.md).
+or ``-`` gone through: each refused naming what it meets; a value nested past Python's recursion limit, which moves
+make in three short ops a level, ``json_too_deep``: :func:`too_deep`) — and :func:`diff` gives the ops from one
+description to another, members in the order of the second (a revision's ops, docs/drafts.md).
 
 Every message of an operation that failed reads ``op <i> (<op>): <path|from> '<pointer>': <why>``, and the error's
 own message (an HTTP problem's ``detail``, the assistant's tool result) is ``patch `` and that: the patch failed, not
@@ -35,6 +36,7 @@ __all__ = [
     "check_ops",
     "check_storable",
     "diff",
+    "too_deep",
 ]
 
 #: Operations in one patch; more is refused (a patch is a targeted edit, not a replacement).
@@ -184,6 +186,12 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
             else:
                 reason = f"{where}: the value there is not equal to the tested value"
             raise PatchFailed(i, reason) from None
+        except RecursionError:
+            # Moves can nest the document past Python's recursion limit, 3 short ops a level: copying or comparing
+            # a value there recursed past it (a 500).
+            member = "from" if name in {"copy", "move"} else "path"
+            reason = f"{member} {_quoted(op[member])}: {_TOO_DEEP}"
+            raise PatchOpFailed(i, name, f"/{i}/{member}", "json_too_deep", reason) from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
             # What the checks above do not foresee: still named with the op's pointer, in the library's words.
             reason = f"path {_quoted(op['path'])}: {_reason(exc)}"
@@ -191,6 +199,28 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
     return doc
+
+
+#: Why a value nested past Python's recursion limit is refused (what JSON's readers and writers here recurse through).
+_TOO_DEEP = "the value there nests deeper than JSON is read or written here (Python's recursion limit)"
+
+
+def too_deep(doc: Any) -> SceneInvalid:
+    """The error of a patched description nested too deeply for its JSON text to be written (Python's recursion
+    limit): ``json_too_deep`` at its deepest value (found with a stack of its own, no recursion)."""
+    deepest: tuple[int, list[str]] = (1, [])
+    stack: list[tuple[Any, int, list[str]]] = [(doc, 1, [])]
+    while stack:
+        value, depth, parts = stack.pop()
+        if depth > deepest[0]:
+            deepest = depth, parts
+        members = value.items() if isinstance(value, dict) else enumerate(value)
+        stack.extend((v, depth + 1, [*parts, str(k)]) for k, v in members if isinstance(v, dict | list))
+    depth, parts = deepest
+    pointer, kept = json_pointer_within(parts, MAX_PATH_CHARS)
+    where = pointer + ("/…" if kept < len(parts) else "")
+    message = f"the patched description nests {depth:,} levels deep at {where!r}: {_TOO_DEEP}"
+    return SceneInvalid([Issue(where, "json_too_deep", message)])
 
 
 def _quoted(pointer: str) -> str:
