@@ -217,7 +217,7 @@ def weld_surfaces(
     uvs = np.concatenate([s.uvs for s in parts]).astype(np.float32, copy=False)
     vert_owner = np.repeat(np.arange(len(parts)), n_verts)
     if boxes is not None:
-        positions = _held_in_room(positions, np.repeat(boxes[live], n_verts, axis=0))
+        positions = _held_in_room(positions, boxes[live], n_verts)
     if options.tolerance == 0:
         owner_column = vert_owner.astype(np.uint32).view(np.float32)[:, None]
         remap, first = cluster_rows(np.hstack([positions, normals, uvs, owner_column]), vert_start[:-1])
@@ -249,22 +249,39 @@ def weld_surfaces(
     return [s for s in out if s is not None]
 
 
-def _held_in_room(positions: npt.NDArray[np.float32], boxes: F64) -> npt.NDArray[np.float32]:
-    """``positions`` (n, 3) float32 with each coordinate outside its row of ``boxes`` (n, 6; NaN: no box) by no
-    more than rounding — 1 µm (the box's) and two steps of float32 at the bound — put on the float32 just
-    inside; a coordinate farther out (a placed mesh reaching past the room) stays. The array itself where
-    nothing moves."""
+def _held_in_room(positions: npt.NDArray[np.float32], boxes: F64, counts: I64) -> npt.NDArray[np.float32]:
+    """``positions`` (n, 3) float32, surfaces of ``counts`` vertices end to end, with each coordinate outside its
+    surface's row of ``boxes`` (one per surface, NaN: no box) by no more than rounding — 1 µm (the box's) and two
+    steps of float32 at the bound — put on the float32 just inside; a coordinate farther out (a placed mesh
+    reaching past the room) stays. The array itself where nothing moves.
+
+    A surface at a time first (its vertices' least and greatest coordinates): one whose vertices all lie within the
+    rounding of its box (a room's shell: nearly every surface has a vertex on a bound that float32 put outside) is
+    clipped to it, every such surface in one clip; only a surface reaching farther is tested vertex by vertex."""
     low, high = float32_inside(boxes[:, :3], boxes[:, 3:])
-    with np.errstate(invalid="ignore"):
-        p = positions.astype(np.float64)
-        under, over = low.astype(np.float64) - p, p - high.astype(np.float64)
-        below = (under > 0.0) & (under <= _BOX_ROUNDING + 2.0 * np.abs(np.spacing(low).astype(np.float64)))
-        above = (over > 0.0) & (over <= _BOX_ROUNDING + 2.0 * np.abs(np.spacing(high).astype(np.float64)))
-    if not (below.any() or above.any()):
-        return positions
-    held = np.where(below, low, positions)
-    held = np.where(above, high, held)
-    return np.ascontiguousarray(held, dtype=np.float32)
+    starts = np.cumsum(counts) - counts
+    least, most = np.minimum.reduceat(positions, starts), np.maximum.reduceat(positions, starts)
+    with np.errstate(invalid="ignore"):  # NaN boxes: no surface of theirs reaches out
+        out = np.asarray(((least < low) | (most > high)).any(axis=1), dtype=bool)
+        if not out.any():
+            return positions
+        reach_low: F64 = low - (_BOX_ROUNDING + 2.0 * np.abs(np.spacing(low).astype(np.float64)))
+        reach_high: F64 = high + (_BOX_ROUNDING + 2.0 * np.abs(np.spacing(high).astype(np.float64)))
+        far: npt.NDArray[np.bool_] = out & ((least < reach_low) | (most > reach_high)).any(axis=1)
+    clipped = out & ~far
+    unbounded = np.float32(np.inf)
+    low_at = np.where(clipped[:, None], low, -unbounded).astype(np.float32)
+    high_at = np.where(clipped[:, None], high, unbounded).astype(np.float32)
+    held: npt.NDArray[np.float32] = np.clip(positions, np.repeat(low_at, counts, 0), np.repeat(high_at, counts, 0))
+    if far.any():
+        rows = np.repeat(far, counts)
+        p: F64 = held[rows].astype(np.float64)
+        lo, hi, reach_lo, reach_hi = (
+            np.repeat(np.asarray(b, np.float64)[far], counts[far], axis=0) for b in (low, high, reach_low, reach_high)
+        )
+        p = np.where((p < lo) & (p >= reach_lo), lo, p)
+        held[rows] = np.where((p > hi) & (p <= reach_hi), hi, p)
+    return held
 
 
 def _spans_area(triangles: I64, positions: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
