@@ -36,7 +36,14 @@ I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
 
 
-def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Openings | None = None) -> None:
+def window_tunnels(
+    faces: Faces,
+    w: Walls,
+    win: Windows,
+    notches: Notches,
+    o: Openings | None = None,
+    flush_ends: tuple[I64, I64, F64] | None = None,
+) -> None:
     """Each window's and notch's tunnel through its wall: per side of its quad (of a notch, of the
     quad clipped to the room: not the sides on the floor's underside or the ceiling's top, where it
     is open), the side × the wall's thickness, facing into the opening (counter-clockwise in (s, y):
@@ -46,7 +53,11 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
     (above the ceiling's underside) the slab's face in the inner plane is the notch clipped to it. A notch's
     side on the cavity's corner, where a rectangle of ``o`` of the wall across is flush with it (a pillar), gets
     that rectangle's bottom and top inside it on its inner edge too, where the rectangle's jamb meets it (on the
-    outline's reflex corner, those of the rectangles there on its outer edge)."""
+    outline's reflex corner, those of the rectangles there on its outer edge). A notch's side on the floor's top
+    (the ceiling's underside) gets on its inner edge the ends of ``flush_ends`` (edge, slab: 0 floor or 1 ceiling,
+    place along the edge: the ends of flush hatches' sides on that wall, :func:`~.hatches.FlushSides`) inside it,
+    where the hatch's tunnel face meets it (a doorway joined to a window standing over a stair opening's end), as a
+    rectangle's sill does (:func:`tunnels`)."""
     n = win.edge.size
     p, q = win.poly, np.roll(win.poly, -1, axis=1)  # (n, 4, 2): each side from p to q
     room, edge = np.repeat(win.room, 4), np.repeat(win.edge, 4)
@@ -95,19 +106,22 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
     at = np.where(cut, cross * length[:, None], np.nan)
     plain = ~cut.any(axis=1)
     pillar = _notch_pillar_sides(w, o, notches, edge, p, q, 4 * n) if o is not None and notches.edge.size else {}
-    if pillar:
+    on_slab = _notch_sill_places(edge, p, q, levels, flush_ends, 4 * n)
+    if pillar or on_slab:
         # (Along the side from p; its slab crossings too: the ring replaces the fan.)
         jobs = []
-        for side, (inside, outside) in pillar.items():
-            ends = {0.0, float(length[side]), *at[side][cut[side]].tolist()}
+        for side in sorted(pillar.keys() | on_slab.keys()):
+            inside, outside = pillar.get(side, ([], []))
+            ends = {0.0, float(length[side]), *at[side][cut[side]].tolist(), *on_slab.get(side, [])}
             inner = sorted(ends | {abs(v - float(py[side])) for v in inside})
             back = sorted({abs(v - float(py[side])) for v in outside}, reverse=True)
             ring = [[0.0, 0.0], *([float(t[side]), v] for v in inner), [0.0, float(length[side])]]
             ring += [[0.0, v] for v in back]
             jobs.append((np.array(ring, dtype=np.float64), [len(ring)], side))
         faces.add_earcut(jobs, (origin, in3, axis_u, normal, room))
-        plain[list(pillar)] = False
-        cut[list(pillar)] = False
+        ringed = [side for _, _, side in jobs]
+        plain[ringed] = False
+        cut[ringed] = False
     zero = np.zeros(room.size)
     depth = t
     quads = np.stack(
@@ -127,6 +141,29 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
         tris, live = _jamb_fan(t[k], zero[k], e1, e2, length[k])
         row = np.repeat(k[:, None], 4, 1)[live]
         faces.add(tris[live], origin[row], in3[row], axis_u[row], normal[row], room[row])
+
+
+def _notch_sill_places(
+    edge: I64, p: F64, q: F64, levels: F64, flush_ends: tuple[I64, I64, F64] | None, first: int
+) -> dict[int, list[float]]:
+    """By side (rows from ``first`` on: the notches' sides from ``p`` to ``q`` on ``edge``, ``levels`` (n, 2) the
+    floor's top and the ceiling's underside of each), the places along it from ``p`` where an end of
+    ``flush_ends`` (edge, slab, place along the edge) falls inside a side lying on that slab's face."""
+    out: dict[int, list[float]] = {}
+    if flush_ends is None or flush_ends[0].size == 0:
+        return out
+    on_edge, slab, place = flush_ends
+    for k in range(first, edge.size):
+        if p[k, 1] != q[k, 1]:
+            continue
+        for level in (0, 1):
+            if p[k, 1] != levels[k, level]:
+                continue
+            lo, hi = sorted((float(p[k, 0]), float(q[k, 0])))
+            mine = place[(on_edge == edge[k]) & (slab == level) & (place > lo) & (place < hi)]
+            if mine.size:
+                out[k] = [abs(float(v) - float(p[k, 0])) for v in mine.tolist()]
+    return out
 
 
 def _notch_pillar_sides(
