@@ -1,6 +1,6 @@
 """Stair openings drawn against a wall under doorways, on the panel path: rooms of random polyomino plans
 (``tests/levels_polyomino.py``), on the axes and turned to any angle and written to millimetres, whose hatch flush
-with a wall lies under a doorway joined to a window (docs/geometry.md,
+with a wall lies under a doorway joined to a window, or under a doorway from the slab's middle (docs/geometry.md,
 "Two paths, one solid"). Each level is the few rooms of one a plan sweep gave that took the booleans."""
 
 from __future__ import annotations
@@ -62,7 +62,23 @@ _JOINED_OVER_A_STAIR_OPENING = {
     ],
 }
 
-# The same rooms as the sweep gave them: turned by 310.18°, written to millimetres.
+# A box room (s2r10) with a stair opening drawn against a wall and over it a doorway from the floor slab's middle
+# (its sill 10 cm into the 20 cm slab), 5 cm inside the stair opening's side: an opening passing partway into the
+# slab beside a hatch flush with its wall took the booleans.
+_DOORWAY_FROM_THE_SLABS_MIDDLE = {
+    "sceneId": "polyomino-17",
+    "cells": [
+        _room("s1r12", [[14, 2], [16, 2], [16, 6], [14, 6], [14, 8], [6, 8], [6, 0], [14, 0]], 3.0),
+        _room("s2r8", [[18, 2], [14, 2], [14, 0], [18, 0]], 6.0),
+        _room("s2r10", [[14, 4], [6, 4], [6, 0], [14, 0]], 6.0),
+    ],
+    "portals": [
+        _portal("s2r10", "s2r8", [14.0, 6.1, 0.55, 14.0, 8.1, 0.55, 14.0, 8.1, 1.45, 14.0, 6.1, 1.45]),
+        _portal("s1r12", "s2r10", [13.0, 6.0, 0.5, 13.0, 6.0, 1.5, 14.0, 6.0, 1.5, 14.0, 6.0, 0.5]),
+    ],
+}
+
+# The same rooms as the sweep gave them: turned by 310.18° and 116.99°, written to millimetres.
 _AS_EXPORTED = {
     "joined": (
         310.18,
@@ -72,9 +88,16 @@ _AS_EXPORTED = {
             [13.379, 6.0, -9.644, 14.143, 6.0, -8.998, 14.788, 6.0, -9.762, 14.024, 6.0, -10.408],
         ],
     ),
+    "slab-middle": (
+        116.99,
+        [
+            [-6.844, 6.1, 12.226, -6.844, 8.1, 12.226, -7.646, 8.1, 11.817, -7.646, 6.1, 11.817],
+            [-6.345, 6.0, 11.357, -7.236, 6.0, 10.903, -7.69, 6.0, 11.794, -6.799, 6.0, 12.248],
+        ],
+    ),
 }
 
-_LEVELS = {"joined": _JOINED_OVER_A_STAIR_OPENING}
+_LEVELS = {"joined": _JOINED_OVER_A_STAIR_OPENING, "slab-middle": _DOORWAY_FROM_THE_SLABS_MIDDLE}
 
 
 def _check(level: dict[str, Any]) -> None:

@@ -68,9 +68,9 @@ hatch lies inside the cavity (convex or not) clear of its walls, or flush with t
 whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`; or any
 other floor polygon, the hatch clipped to a quad each side of which is in the open or on walls' lines:
 :func:`~.hatches._flush_in_any_polygon`) whose hatches are all rectangles along the axes (but there) (no
-doorway passing into that slab beside it but one through its whole thickness, within the hatch's side or past its ends;
-one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel, a joined opening's
-union too), and
+doorway passing into that slab beside it but one through its whole thickness, within the hatch's side or past its ends,
+or one from the slab's middle inside the side; one standing on the slab's face over one of its ends gets a vertex there
+on its sill or lintel, a joined opening's union too), and
 clear of the other hatches of its slab (those that touch or overlap are first one hatch, the outline of
 their union, where that is one simple polygon of rectangles: :func:`~.hatches._joined`), and every
 border an opening comes near it either touches (within ``WELD_EPS``, snapped; along a wall off the axes

@@ -6,7 +6,7 @@ room (or one whose walls all run along the axes: :func:`_flush_in_polygon`; or a
 bevelled room, any plan turned: :func:`_flush_in_any_polygon`, its hatch a rectangle in its own axes) whose
 hatches are all rectangles along the axes (but in the last), flush with them (:func:`_flush_hatches`: no
 doorway passing into that slab beside it but one through its whole thickness, within the side or running on
-past its ends, :func:`flush_clashes`,
+past its ends, or one from the slab's middle inside the side (:func:`_notched_tunnels`), :func:`flush_clashes`,
 :func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
 path. Its slab faces and its tunnel are :mod:`.slabs`'s.
 
@@ -907,6 +907,9 @@ class FlushSides:
     gap_of: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     gap_a: F64 = field(default_factory=lambda: np.zeros(0))
     gap_b: F64 = field(default_factory=lambda: np.zeros(0))
+    #: (g,) of each gap, the height the side's tunnel face keeps under (floor) or over (ceiling) it where the opening
+    #: passes only partway into the slab (a doorway from the slab's middle: its sill); NaN where it passes through.
+    gap_at: F64 = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def with_ends(cls, hatch: I64, side: I64, edge: I64, s0: F64, s1: F64, slab: I64) -> FlushSides:
@@ -1035,8 +1038,9 @@ def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
     flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall.
     The boolean path builds them, but for an opening through the slab's whole thickness within the side or
-    running on past its ends (:func:`_through`, :func:`flush_through`). (One standing on the slab's face over
-    an end of the side is built: its sill gets a vertex there, :func:`flush_sill_places`.)"""
+    running on past its ends, or from the slab's middle inside the side (:func:`_through`, :func:`flush_through`).
+    (One standing on the slab's face over an end of the side is built: its sill gets a vertex there,
+    :func:`flush_sill_places`.)"""
     if sides.edge.size == 0 or o.edge.size == 0:
         return
     row, j = _pairs_on_edges(sides.edge, o.edge)
@@ -1052,17 +1056,29 @@ def _through(w: Walls, o: Openings, sides: FlushSides, row: I64, j: I64) -> B8:
     whole thickness (from the floor's underside up past its top; from below the ceiling's underside to its
     top), over the side: each end flush with the side's or ``GAP`` or more from it, inside or past it (a balcony
     opening from wall to wall under an atrium's hatch as large as the room; a doorway from the floor's underside
-    running on past a stair opening's end). Where the hatch takes the slab, the wall's inner
-    plane is open up to (down to) the opening's top (bottom), and the side's tunnel stops at its jambs."""
+    running on past a stair opening's end), or from the slab's middle (its sill or lintel ``GAP`` or more inside
+    the slab), each end ``GAP`` or more inside the side (a doorway from the floor slab's middle over a stair
+    opening: the side's tunnel face keeps the slab's wall under it, :func:`_notched_tunnels`). Where the hatch
+    takes the slab, the wall's inner plane is open up to (down to) the opening's top (bottom), and the side's
+    tunnel stops at its jambs (or steps up to its sill, down to its lintel)."""
     r = o.room[j]
     y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
     through = np.where(sides.slab[row] == 0, (o.c[j] == y0) & (o.d[j] > y0 + t), (o.d[j] == y1) & (o.c[j] < y1 - t))
     a, b, s0, s1 = o.a[j], o.b[j], sides.s0[row], sides.s1[row]
+    # One from the slab's middle (its sill GAP or more inside the slab), GAP or more inside the side's ends: the
+    # side's tunnel face keeps the slab's wall under (over) it, up to (down from) its sill (lintel). (Flush with an
+    # end or past it, the hatch's tunnel face across would need a vertex at the sill's height on its edge there.)
+    partway = np.where(
+        sides.slab[row] == 0,
+        (o.c[j] >= y0 + GAP) & (o.c[j] <= y0 + t - GAP) & (o.d[j] > y0 + t),
+        (o.d[j] <= y1 - GAP) & (o.d[j] >= y1 - t + GAP) & (o.c[j] < y1 - t),
+    )
+    partway &= (a >= s0 + GAP) & (b <= s1 - GAP)
     # Each end flush with the side's, or GAP or more from it: inside the side, or past its end (a doorway from
     # the floor's underside running on past a stair opening drawn against its wall: past the side, the slab
     # left beside the hatch gets its face in the inner plane, :func:`flush_through`).
     ends: B8 = ((np.abs(a - s0) >= GAP) | (a == s0)) & ((np.abs(b - s1) >= GAP) | (b == s1))
-    inside: B8 = through & ends & (a <= s1 - GAP) & (b >= s0 + GAP)
+    inside: B8 = (through & ends & (a <= s1 - GAP) & (b >= s0 + GAP)) | partway
     return inside
 
 
@@ -1080,6 +1096,10 @@ def flush_through(
     k = _through(w, o, sides, row, j)
     row, j = row[k], j[k]
     lo, hi = np.maximum(o.a[j], sides.s0[row]), np.minimum(o.b[j], sides.s1[row])
+    r = o.room[j]
+    floor = sides.slab[row] == 0
+    sill = np.where(floor, o.c[j], o.d[j])  # (the lintel in a ceiling)
+    partway = np.where(floor, sill > w.rooms.y0[r], sill < w.rooms.y1[r])
     out = replace(
         sides,
         of=np.concatenate([sides.of, row, row]),
@@ -1087,6 +1107,7 @@ def flush_through(
         gap_of=row,
         gap_a=lo,
         gap_b=hi,
+        gap_at=np.where(partway, sill, np.nan),
     )
     # Each (opening, slab): its span less the stretches the sides take (few: a loop).
     taken: dict[tuple[int, int], list[tuple[float, float]]] = {}
@@ -1136,6 +1157,60 @@ def flush_sill_places(w: Walls, o: Openings, sides: FlushSides) -> tuple[I64, I6
         np.concatenate([x[1] for x in out]),
         np.concatenate([x[2] for x in out]),
     )
+
+
+def _notched_tunnels(faces: Faces, w: Walls, sides: FlushSides, notched: I64, of: I64, place: F64) -> None:
+    """The tunnel faces of the flush sides ``notched`` (few: a loop) as one ring each, in (along the edge, up) on
+    the wall's inner plane: its places along the slab's outer face (the floor's underside, the ceiling's top), and
+    along the slab's face in the room the same but over each gap, where it steps to the opening's sill (lintel)
+    partway into the slab (through the slab's whole thickness: to its outer face) and back. ``of``, ``place``: the
+    sides' places sorted by (side, place)."""
+    jobs: list[tuple[F64, list[int], int]] = []
+    rows: list[int] = []
+    for i in notched.tolist():
+        room = int(w.room[sides.edge[i]])
+        t = float(w.rooms.thickness[room])
+        floor = int(sides.slab[i]) == 0
+        bottom = float(w.rooms.y0[room]) if floor else float(w.rooms.y1[room]) - t
+        top = bottom + t
+        at = sorted(set(place[of == i].tolist()))
+        mine = sides.gap_of == i
+        gaps = sorted(
+            zip(sides.gap_a[mine].tolist(), sides.gap_b[mine].tolist(), sides.gap_at[mine].tolist(), strict=True)
+        )
+        # The pieces between the gaps through the whole slab, each one ring.
+        pieces, start = [], at[0]
+        for a, b, level in gaps:
+            if np.isnan(level):
+                pieces.append((start, a))
+                start = b
+        pieces.append((start, at[-1]))
+        # The slab's face in the room is the far edge from the outer one (floor: its top; ceiling: its underside).
+        outer, inner = (bottom, top) if floor else (top, bottom)
+        for u, v in pieces:
+            if v <= u:
+                continue
+            stops = [x for x in at if u <= x <= v]
+            near = [[x, outer] for x in stops]
+            far: list[list[float]] = []
+            for x in stops:
+                gap = next((g for g in gaps if not np.isnan(g[2]) and g[0] <= x <= g[1]), None)
+                if gap is None:
+                    far.append([x, inner])
+                elif x == gap[0]:
+                    far += [[x, inner], [x, gap[2]]]
+                elif x == gap[1]:
+                    far += [[x, gap[2]], [x, inner]]
+            ring = near + far[::-1]
+            if not floor:
+                ring = ring[::-1]  # counter-clockwise in (along, up) either way
+            jobs.append((np.array(ring, np.float64), [len(ring)], len(rows)))
+            rows.append(i)
+    k = np.array(rows, np.int64)
+    e, r = sides.edge[k], w.room[sides.edge[k]]
+    origin = plan3(w.start[e] + w.rooms.thickness[r][:, None] * w.inward[e])
+    up = np.broadcast_to(UP, origin.shape).astype(np.float64)
+    faces.add_earcut(jobs, (origin, plan3(w.tangent[e]), up, plan3(w.inward[e]), r))
 
 
 def _inside_concave(w: Walls, h: Hatches, hatch: I64, edge: I64) -> B8:
@@ -1195,12 +1270,18 @@ def hatch_rings(h: Hatches, on_sides: SidePlaces) -> dict[int, F64]:
 
 def flush_tunnels(faces: Faces, w: Walls, sides: FlushSides) -> None:
     """The tunnel faces of flush hatch sides: in the wall's inner plane, through the slab, facing into
-    the hatch, one rectangle between each two consecutive places of the side."""
+    the hatch, one rectangle between each two consecutive places of the side; a side an opening passes
+    partway into the slab over (a doorway from the slab's middle) one ring, notched under it
+    (:func:`_notched_tunnels`)."""
     order = np.lexsort((sides.place, sides.of))
     of, place = sides.of[order], sides.place[order]
     pair = np.flatnonzero((of[1:] == of[:-1]) & (place[1:] > place[:-1]))
     if pair.size == 0:
         return
+    notched = np.unique(sides.gap_of[~np.isnan(sides.gap_at)])
+    if notched.size:
+        _notched_tunnels(faces, w, sides, notched, of, place)
+        pair = pair[~np.isin(of[pair], notched)]
     if sides.gap_of.size:  # stretches an opening through the slab takes (few: pairs by broadcasting)
         a0, b0 = place[pair], place[pair + 1]
         inside = (

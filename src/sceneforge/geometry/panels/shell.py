@@ -99,7 +99,11 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     # (And rooms whose openings of both walls flush with a reflex corner differ in height: the newest of all.)
     i, j = corner_pairs(w, o.edge, o.a, o.b, outline=True)
     reflex = o.room[i[(o.c[i] != o.c[j]) | (o.d[i] != o.d[j])]]
-    shaped_rooms = distinct(np.concatenate([win.room, notches.room, w.room[w.collapsed], polygon_flush, reflex]))
+    # (And rooms with an opening partway into a slab over a flush hatch's side: its tunnel face notched.)
+    partway = w.room[sides.edge[sides.gap_of[~np.isnan(sides.gap_at)]]]
+    shaped_rooms = distinct(
+        np.concatenate([win.room, notches.room, w.room[w.collapsed], polygon_flush, reflex, partway])
+    )
     return _closed_or_left(fast, meshes, shaped_rooms)
 
 
