@@ -7,8 +7,9 @@ import { Box3, Line3, Vector3 } from 'three';
  * Each substep moves the capsule, then pushes its segment out of every triangle closer
  * than the radius (a BVH shapecast with `ExtendedTriangle.closestPointToSegment`, as in
  * three-mesh-bvh's characterMovement example). The push-out direction decides the
- * rest: pushed up means standing on ground; pushed sideways removes the velocity
- * component into the wall, which is what makes the capsule slide. A blocked move
+ * rest: pushed up means standing on ground; pushed otherwise takes the fall's (or jump's)
+ * speed into the surface off. The walk is the input's again every substep, so the push-out
+ * alone slides the capsule along a wall. A blocked move
  * on the ground is retried from up to `stepHeight` higher (the lowest clear lift).
  *
  * Substeps are at most `maxSubstep` seconds, so at walking speeds a move is a few
@@ -229,12 +230,14 @@ export class CapsuleWalker {
 			this.velocity.y = 0;
 			this._groundY = this.position.y;
 
-		} else if ( _delta.lengthSq() > 0 ) {
+		} else if ( pushed > 0 ) {
 
-			// slide: remove the velocity component into the surface that pushed back
-			_push.copy( _delta ).normalize();
-			const into = _push.dot( this.velocity );
-			if ( into < 0 ) this.velocity.addScaledVector( _push, - into );
+			// slide: remove the fall's (or the jump's) speed into the surface that pushed back. The walk's
+			// is not carried over (x and z are the walk's again next substep): projected on a push a hair
+			// off the horizontal (a wall's face met with the floor's touch) it went into y, and a walk of
+			// 3e4 m/s into a wall lifted the feet 1.3 m up it.
+			const up = _delta.y / pushed;
+			if ( up * this.velocity.y < 0 ) this.velocity.y *= 1 - up * up;
 
 		}
 
