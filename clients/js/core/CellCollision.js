@@ -74,7 +74,8 @@ export class CellCollision {
 		const length = _v.length();
 		// a NaN ray meets no cell's box, and answered clear through every wall
 		if ( ! Number.isFinite( length ) ) return false;
-		return length === 0 || this.raycast( a, _v.clone(), length ) === null;
+		// raycast copies the direction before it uses _v again
+		return length === 0 || this.raycast( a, _v, length ) === null;
 
 	}
 
@@ -100,11 +101,10 @@ export class CellCollision {
 				},
 				intersectsTriangle: ( tri, index, contained, depth ) => {
 
-					for ( const [ from, to ] of [ [ tri.a, _tri.a ], [ tri.b, _tri.b ], [ tri.c, _tri.c ] ] ) {
-
-						to.set( from.x * scale + position[ 0 ], from.y * scale + position[ 1 ], from.z * scale + position[ 2 ] );
-
-					}
+					// per triangle of every substep's shapecast: set in place, no arrays made
+					toWorld( tri.a, _tri.a, position, scale );
+					toWorld( tri.b, _tri.b, position, scale );
+					toWorld( tri.c, _tri.c, position, scale );
 					_tri.needsUpdate = true;
 					return callbacks.intersectsTriangle( _tri, index, contained, depth );
 
@@ -118,5 +118,18 @@ export class CellCollision {
 
 	/** Nothing to release: the BVHs belong to the cells. */
 	dispose() {}
+
+}
+
+/**
+ * `target` = `local` scaled by `scale` and moved by `position` (a cell's transform).
+ * @param {Vector3} local
+ * @param {Vector3} target
+ * @param {number[]} position
+ * @param {number} scale
+ */
+function toWorld( local, target, position, scale ) {
+
+	target.set( local.x * scale + position[ 0 ], local.y * scale + position[ 1 ], local.z * scale + position[ 2 ] );
 
 }
