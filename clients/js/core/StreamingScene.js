@@ -392,17 +392,9 @@ export class StreamingScene extends EventDispatcher {
 	}
 
 	/**
-	 * The camera moved: ask for the PVS cells of its cell not loaded yet, nearest first, and
-	 * evict far cells over the memory budget. `visible` (a culler's result, optional) adds the
-	 * cells it flags: a camera outside every cell (an overview) sees the level itself, not a PVS.
-	 * Cheap when nothing changed: call it every frame.
-	 * @param {Vector3} position world-space camera position
-	 * @param {Uint8Array|null} [visible] visible[i] === 1 when cell i is on screen
-	 * @returns {Promise<void>} settles when this update's requests have been read
-	 */
-	/**
-	 * A `visible` flag array (a culler's result) must have one entry per cell of this scene: one made for
-	 * another scene read past the cells (a TypeError deep in the loop).
+	 * A `visible` flag array (a culler's result) has at most one entry per cell of this scene (the cells past a
+	 * shorter one are not flagged): a longer one, made for another scene, read past the cells (a TypeError
+	 * deep in the loop).
 	 * @param {ArrayLike<number>} visible
 	 */
 	_checkVisible( visible ) {
@@ -413,6 +405,15 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
+	/**
+	 * The camera moved: ask for the PVS cells of its cell not loaded yet, nearest first, and
+	 * evict far cells over the memory budget. `visible` (a culler's result, optional) adds the
+	 * cells it flags: a camera outside every cell (an overview) sees the level itself, not a PVS.
+	 * Cheap when nothing changed: call it every frame.
+	 * @param {Vector3} position world-space camera position
+	 * @param {Uint8Array|null} [visible] visible[i] === 1 when cell i is on screen
+	 * @returns {Promise<void>} settles when this update's requests have been read
+	 */
 	update( position, visible = null ) {
 
 		// a file replaced on the server has no more cells of this index to give: asking again (at
