@@ -120,6 +120,18 @@ function checkIndex( index ) {
 }
 
 /**
+ * Throw for an index said (by its header, `indexEnd`) to end at byte `end`, past the file's `size`
+ * bytes: checked before the rest of the index is asked for.
+ * @param {number} end
+ * @param {number} size the file's size
+ */
+export function checkEnd( end, size ) {
+
+	if ( end > size ) throw new Error( `StreamIndex: the index ends at byte ${ end }, past the file's ${ size } bytes` );
+
+}
+
+/**
  * Throw, naming it, for an index that ends or holds a cell past the file's `size` bytes (a cell
  * there was asked for, answered 416 or cut short, and the whole file fetched for it).
  * @param {{end: number, bin: number, cells: Array}} index
@@ -127,7 +139,7 @@ function checkIndex( index ) {
  */
 export function checkExtent( index, size ) {
 
-	if ( index.end > size ) throw new Error( `StreamIndex: the index ends at byte ${ index.end }, past the file's ${ size } bytes` );
+	checkEnd( index.end, size );
 	index.cells.forEach( ( [ id, offset, length ] ) => {
 
 		const start = index.bin + offset;

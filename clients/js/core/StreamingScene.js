@@ -8,7 +8,7 @@ import { CellCollision } from './CellCollision.js';
 import { heapPop, heapPush } from '../utils/heap.js';
 import { TruncatedRangeError, parseContentRange, rangeHeader, readRanges } from './ByteRanges.js';
 import {
-	INDEX_PROBE_BYTES, UnknownIndexVersion, cellTransform, checkExtent, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
+	INDEX_PROBE_BYTES, UnknownIndexVersion, cellTransform, checkEnd, checkExtent, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
 } from './StreamIndex.js';
 
 /**
@@ -194,7 +194,7 @@ export class StreamingScene extends EventDispatcher {
 			const end = indexEnd( probe );
 			probe = null;
 			// an end past the file: the rest of the file was asked for, read, then refused
-			if ( this.bytesTotal > 0 && end > this.bytesTotal ) checkExtent( { end, cells: [] }, this.bytesTotal );
+			if ( this.bytesTotal > 0 ) checkEnd( end, this.bytesTotal );
 			if ( end > headLength ) {
 
 				rest = this._indexRest( headLength, end );
@@ -225,7 +225,7 @@ export class StreamingScene extends EventDispatcher {
 		this._progress();
 		const end = indexEnd( head );
 		if ( end < 0 ) return this._openWhole( await this._wholeFile( this.url ) );
-		if ( this.bytesTotal > 0 && end > this.bytesTotal ) checkExtent( { end, cells: [] }, this.bytesTotal );
+		if ( this.bytesTotal > 0 ) checkEnd( end, this.bytesTotal );
 		if ( end > head.length ) {
 
 			const more = await ( rest || this._indexRest( head.length, end ) );
