@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,8 @@ import pytest
 from tests.api.conftest import Api, start_api
 from tests.storage.conftest import fake_build
 
-PAYLOAD = os.urandom(200_000)
+# Incompressible, and the same in every process: the test ids name its ETag (pytest-xdist's workers collect alike).
+PAYLOAD = random.Random("fastr").randbytes(200_000)
 BUILD = fake_build("fastr", PAYLOAD)
 SIZE = len(BUILD.glb)
 TAG = f'"{BUILD.etag}"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import os
+import random
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -17,7 +18,8 @@ from sceneforge.storage import FileBlobStore
 from tests.api.conftest import Api, s3_storage, start_api
 from tests.storage.conftest import fake_build
 
-PAYLOAD = os.urandom(300_000)
+# Incompressible, and the same in every process: the test ids name its ETag (pytest-xdist's workers collect alike).
+PAYLOAD = random.Random("deliv").randbytes(300_000)
 BUILD = fake_build("deliv", PAYLOAD)
 SIZE = len(BUILD.glb)
 

@@ -102,7 +102,9 @@ async def _running(client: httpx.AsyncClient, job_id: str) -> bool:
 
 
 async def test_kill_9_of_a_build_process_during_a_pathological_build(bounded_cluster: Cluster, huge: bytes) -> None:
-    api = bounded_cluster.start_api()
+    # Long enough for the first attempt to report progress (its ingest of the huge scene) on a loaded machine: with
+    # 4 s an attempt could time out before that, again and again, and the kill never came.
+    api = bounded_cluster.start_api(SCENEFORGE_JOB_TIMEOUT_S="15")
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         reply = await client.post("/jobs/enqueue", content=huge, headers=bounded_cluster.auth)
         job_id = reply.json()["jobId"]

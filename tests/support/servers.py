@@ -96,10 +96,15 @@ def _ephemeral_low() -> int:
         return 32768  # Linux's default; IANA's is 49152
 
 
+#: Under pytest-xdist (``make test`` runs a worker per core) the worker's number and how many there are.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+
 #: Ports are drawn from here: below the ephemeral range, so no outgoing connection (a database client, an
 #: HTTP client) is given one between the check and the server's own bind, as can happen to a port the
-#: kernel just handed out by ``bind(0)``.
-PORT_RANGE = range(10000, max(_ephemeral_low(), 20000))
+#: kernel just handed out by ``bind(0)``; each xdist worker from its own share (every n-th port), so two
+#: workers never hand out one port between its check and its server's bind.
+PORT_RANGE = range(10000 + _WORKER % _WORKERS, max(_ephemeral_low(), 20000), _WORKERS)
 _handed_out: set[int] = set()
 _pick = random.Random(os.urandom(16))
 
