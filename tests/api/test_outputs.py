@@ -141,13 +141,13 @@ HOSTILE = [
     '"><svg onload=alert(1)>',
     "]]>&amp;",
     "q'\"</text>",
-    "\u202eRTL\u200b\u0301",
+    "\u05e2\u05d1RTL\u200d\u0301",
     "\U0001f600" * 32,
     "A",
     "a",
     "1 a.b/c",
     "1_a_b_c",
-    "\x85\u2028",
+    "nb\xa0sp\u3000",
     "\ufffe\uffff",
 ]
 

@@ -1,7 +1,9 @@
-"""Names and reasons users wrote, shown by the studio in Chromium: markup, quotes, right-to-left overrides,
-zero-width characters and long unbroken strings in cell ids, materials, key names (revision authors),
-change reasons and editor names. Nothing runs, the page keeps its layout (no horizontal overflow, the
-badges stay in view), and a right-to-left override in a name reorders only that name."""
+"""Names and reasons users wrote, shown by the studio in Chromium: markup, quotes, right-to-left text and
+overrides, zero-width joiners and long unbroken strings in cell ids, materials, key names (revision authors),
+change reasons and editor names (a description's names hold no override or other invisible format character:
+docs/scene-format.md, "Names"; reasons and editor names are free text). Nothing runs, the page keeps its layout
+(no horizontal overflow, the badges stay in view), and right-to-left text or an override in a name reorders only
+that name."""
 
 from __future__ import annotations
 
@@ -22,7 +24,12 @@ from .studio import build_over_http, open_studio, wait_scene
 pytestmark = pytest.mark.server
 
 RLO = "\u202e"
-CELL_IDS = [f"{RLO}RTL<b>x</b>", "<script>alert(1)</script>", '"><svg onload=alert(1)>', "zw\u200bj\u200d" + "y" * 120]
+CELL_IDS = [
+    "\u05e2\u05d1RTL<b>x</b>",
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "zw\u200cj\u200d" + "y" * 120,
+]
 MATERIAL = "<img src=x onerror=alert(2)>" + "m" * 90
 KEY_NAME = "<img src=x onerror=alert(3)>" + "W" * 150
 REASON = f"<b onmouseover=alert(4)>bold</b> {RLO}\u200b" + "R" * 900
@@ -151,7 +158,7 @@ def test_hostile_names_and_reasons_run_nothing_and_keep_the_layout(
         row, time = history.bounding_box(), history.locator("small").bounding_box()
         assert row and time and time["x"] + time["width"] <= row["x"] + row["width"] + 1
 
-        # an override in a cell id or an editor's name reorders that name, not what follows it
+        # right-to-left text in a cell id, an override in an editor's name, reorders that name, not what follows it
         lefts = _in_visual_order(page, "#plan-info", ["RTL", "PVS"])
         assert lefts == sorted(lefts), lefts
         presence = page.text_content("#presence") or ""

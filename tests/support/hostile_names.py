@@ -3,8 +3,9 @@ that differ only by case or normalization, names that collide once cleaned for a
 
 from __future__ import annotations
 
-#: Cell and material ids a description accepts (1-128 characters, no C0 control or DEL) that are awkward in
-#: documents (SVG, XML) and files (OBJ, USD): every one distinct.
+#: Cell and material ids awkward in documents (SVG, XML) and files (OBJ, USD), every one distinct, for the
+#: writers of those, which take the scene as built: some of them (C1 controls, overrides, zero-width spaces, line
+#: separators) a description refuses (docs/scene-format.md, "Names"), the writers hold to them all the same.
 HOSTILE_IDS = [
     "<script>alert(1)</script>",
     '"><svg onload=alert(1)>',
