@@ -396,7 +396,8 @@ def _states(win: _Window, face_offsets: I64, ctx: _Parsed) -> tuple[I64, npt.NDA
 def _material_name(rest: bytes) -> str:
     """The material a ``usemtl`` statement names ('' for none: the default material): its first 128 characters, each
     one no name may hold (a control, bidi or invisible format character: ``model.description.UNPRINTABLE``)
-    written as ``\\uXXXX``, so it names the same material, apart from others, and reads as what it is in the GLB."""
+    written as ``\\u`` and four hex digits (``\\u202e``), so it names the same material, apart from others, and
+    reads as what it is in the GLB."""
     name = rest.decode("utf-8", "replace")[:128]
     return UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", name) if UNPRINTABLE.search(name) else name
 

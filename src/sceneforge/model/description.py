@@ -72,8 +72,8 @@ NAME_PATTERNS = frozenset({NAME_PATTERN, ASSET_PATTERN})
 
 
 def unprintable(text: str) -> str | None:
-    """Why ``text`` is no name: its first :data:`UNPRINTABLE` character, as U+XXXX with its Unicode name, and where
-    it is (counted from 1); None when it holds none."""
+    """Why ``text`` is no name: its first :data:`UNPRINTABLE` character, as U+ and its code in hex (U+202E) with its
+    Unicode name, and where it is (counted from 1); None when it holds none."""
     found = UNPRINTABLE.search(text)
     if found is None:
         return None
