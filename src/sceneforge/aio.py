@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["finished", "wait_event"]
+__all__ = ["finished", "settled", "wait_event"]
 
 T = TypeVar("T")
 
@@ -57,3 +57,27 @@ def _forget(task: asyncio.Task[Any]) -> None:
     _FINISHING.discard(task)
     if not task.cancelled():
         task.exception()  # retrieved: its caller is gone, and an error here is not worth a "never retrieved"
+
+
+async def settled(
+    ending: set[asyncio.Task[Any]], work: Coroutine[Any, Any, T], on_cancel: Callable[[asyncio.Task[T]], object]
+) -> T:
+    """Await ``work`` (a write that must settle: commit and say so, or roll back) in a task of its own, kept in
+    ``ending`` (which a closing repository awaits) until it ends and shielded from the caller's cancel. A cancel
+    of the caller calls ``on_cancel(task)`` (which cancels what may still be cancelled: a write not yet committing)
+    and is raised in the caller; the task's own outcome is then retrieved quietly (the caller was the one to see
+    it)."""
+    task = asyncio.ensure_future(work)
+    ending.add(task)
+    task.add_done_callback(ending.discard)
+    task.add_done_callback(_quietly)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        on_cancel(task)
+        raise
+
+
+def _quietly(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

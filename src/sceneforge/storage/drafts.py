@@ -47,6 +47,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..aio import settled
 from ..errors import NotFound, StorageError
 from ..wire import one_line
 from .blobs import BlobStore, blob_key
@@ -399,16 +400,7 @@ class DraftRepository(DraftRetention, DraftTurns):
             await asyncio.to_thread(self.blobs.ensure, key, text)
             return written
 
-        task = asyncio.create_task(settling())
-        self._ending.add(task)
-        task.add_done_callback(self._ending.discard)
-        task.add_done_callback(_settled_quietly)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if not committing:
-                writing.cancel()
-            raise
+        return await settled(self._ending, settling(), lambda task: None if committing else writing.cancel())
 
     async def _release_snapshot(self, key: str) -> None:
         """Release the snapshot ``key`` a write stored before it failed, lost its race or was cancelled, unless some
@@ -673,13 +665,6 @@ async def _checked(validate: Validate | None, description: dict[str, Any]) -> No
     result = validate(description)
     if inspect.isawaitable(result):
         await result
-
-
-def _settled_quietly(task: asyncio.Task[Any]) -> None:
-    """A settled write's end, its caller gone (cancelled): its error, if any, was the caller's to see; taken here so
-    that asyncio does not log it as never retrieved."""
-    if not task.cancelled():
-        task.exception()
 
 
 class _Moved(Exception):

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..aio import finished
+from ..aio import finished, settled
 from ..encode.meta_order import with_version
 from ..errors import NotFound, SceneforgeError
 from ..wire import iso_utc
@@ -344,16 +344,7 @@ class SceneRepository:
             await announce()
             return version
 
-        task = asyncio.create_task(settling())
-        self._ending.add(task)
-        task.add_done_callback(self._ending.discard)
-        task.add_done_callback(_settled_quietly)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if not committing:
-                task.cancel()
-            raise
+        return await settled(self._ending, settling(), lambda task: None if committing else task.cancel())
 
     async def _stored(self, seq: int) -> bool:
         """Whether the event ``seq`` is in the events table: whether the transaction that appended it committed."""
@@ -562,13 +553,6 @@ class SceneRepository:
         except Exception as exc:  # the scene is gone (committed): a failing store leaves its blobs to `sceneforge gc`
             log.warning("scene %r deleted; its blobs stay until `sceneforge gc` (the store failed: %s)", scene_id, exc)
         return removed
-
-
-def _settled_quietly(task: asyncio.Task[Any]) -> None:
-    """A publish's end, its caller gone (cancelled): its error, if any, was the caller's to see; taken here so that
-    asyncio does not log it as never retrieved."""
-    if not task.cancelled():
-        task.exception()
 
 
 async def retired(conn: AsyncConnection, scene_id: str) -> tuple[int, int]:
