@@ -1,8 +1,10 @@
-"""Small asyncio helpers shared by the service layers (``events``, ``assist``, ``jobs``); a leaf module.
+"""Small asyncio helpers shared by the service layers (``storage``, ``events``, ``assist``, ``jobs``); a leaf
+module.
 
-:func:`wait_event` is the one timed wait on an :class:`asyncio.Event`: it costs one timer handle
-per call and nothing else. :func:`finished` runs a short database read to its end even when its caller is
-cancelled. The module imports nothing of the project, so every layer may use it.
+:func:`wait_event` is the one timed wait on an :class:`asyncio.Event`: it costs one timer handle per call and
+nothing else. :func:`finished` runs a short database read or write to its end even when its caller is cancelled
+(:func:`all_finished` waits for those still running). The module imports nothing of the project, so every layer may
+use it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["finished", "settled", "wait_event"]
+__all__ = ["all_finished", "finished", "settled", "wait_event"]
 
 T = TypeVar("T")
 
@@ -35,13 +37,15 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
 
 
 async def finished(work: Coroutine[Any, Any, T]) -> T:
-    """Await ``work`` (a short, bounded read) in a task of its own that a cancel of the caller does not interrupt.
+    """Await ``work`` (a short, bounded database read or write) in a task of its own that a cancel of the caller
+    does not interrupt.
 
     The caller's cancel is raised in the caller at once; ``work`` goes on to its end, kept referenced meanwhile,
-    its outcome dropped. Why: an event stream whose client leaves is cancelled by anyio's cancel scope, which
-    cancels again at every await; a database query interrupted so (SQLAlchemy over aiosqlite) has its
-    connection torn down rather than returned to the pool, and the graceful close SQLAlchemy shields is cut too,
-    leaving "Task was destroyed but it is pending!" in the server log for each client that left mid-replay.
+    its outcome dropped. Why: a database statement interrupted by a cancel (SQLAlchemy over aiosqlite) has its
+    connection torn down rather than returned to the pool, and the graceful close SQLAlchemy shields is cut too:
+    a read leaves "Task was destroyed but it is pending!" in the server log (an event stream whose client leaves
+    is cancelled by anyio's cancel scope, which cancels again at every await); a write leaves its transaction
+    open, SQLite's write lock held, until the garbage collector finds the connection.
     """
     task = asyncio.ensure_future(work)
     try:
@@ -51,6 +55,14 @@ async def finished(work: Coroutine[Any, Any, T]) -> T:
             _FINISHING.add(task)
             task.add_done_callback(_forget)
         raise
+
+
+async def all_finished() -> None:
+    """Until all the work :func:`finished` went on with after its caller's cancel (in this event loop) has ended:
+    a closing service waits for it before it lets its database go."""
+    loop = asyncio.get_running_loop()
+    while left := {task for task in _FINISHING if task.get_loop() is loop}:
+        await asyncio.wait(left)
 
 
 def _forget(task: asyncio.Task[Any]) -> None:

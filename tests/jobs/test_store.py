@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sceneforge.errors import JobError, NotFound
+from sceneforge.events import EventLog
+from sceneforge.events.model import Event
 from sceneforge.jobs import HeartbeatAnswer, JobStatus, JobStore
+from tests.support.sqlite import SLOW_STATEMENT, write_lock_free
+
+from .conftest import wait_for
 
 
 async def test_claim_order_priority_then_age(store: JobStore) -> None:
@@ -159,3 +167,42 @@ async def test_the_sweep_cancels_a_queued_job_left_flagged_canceled(engine, stor
     [done] = await store.reclaim_expired()
     assert done.job_id == "a" and done.status is JobStatus.CANCELED
     assert await store.reclaim_expired() == []
+
+
+class _SlowLog(EventLog):
+    """An event log whose appends run a long statement first, in the writer's transaction: a cancel sent once one
+    began lands while that statement runs."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.appending = asyncio.Event()
+
+    async def append(self, conn: AsyncConnection, type_: str, scene_id: str | None, body: dict[str, Any]) -> Event:
+        self.appending.set()
+        await conn.execute(SLOW_STATEMENT)
+        return await super().append(conn, type_, scene_id, body)
+
+
+async def test_a_cancelled_claim_still_commits_and_publishes_and_frees_the_database(engine: AsyncEngine) -> None:
+    """A job loop cancelled (the service closing) while its claim's transaction runs: the claim goes on to its
+    end — the job Running, its event published — and the next write takes the database at once. Cut, the
+    claim's connection held SQLite's write lock until the garbage collector found it: the runner's hand-back of
+    its job then failed ("database is locked") and the job stayed Running until its lease ran out."""
+    published: list[Event] = []
+
+    async def publish(event: Event) -> None:
+        published.append(event)
+
+    log = _SlowLog(engine)
+    store = JobStore(engine, log, publish)
+    await JobStore(engine, EventLog(engine)).create("a", "s", description_key="k")
+    claim = asyncio.create_task(store.claim("w1", 60))
+    await log.appending.wait()
+    await asyncio.sleep(0.05)
+    claim.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await claim
+    assert await asyncio.to_thread(write_lock_free, engine)
+    job = await store.get("a")
+    assert job.status is JobStatus.RUNNING and job.lease_owner == "w1"
+    await wait_for(lambda: [e.type for e in published] == ["job.status"], 10)

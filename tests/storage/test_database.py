@@ -13,12 +13,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sceneforge.errors import StorageFull
-from sceneforge.storage.database import create_engine, database_fault, default_url, upgrade, write_transaction
+from sceneforge.storage.database import (
+    create_engine,
+    database_fault,
+    default_url,
+    upgrade,
+    write_transaction,
+    written,
+)
 from sceneforge.storage.scenes import utcnow
 from sceneforge.storage.tables import api_keys
+from tests.support.sqlite import SLOW_STATEMENT, write_lock_free
 
 
 @pytest.fixture
@@ -155,3 +163,26 @@ async def test_postgresql_failing_is_a_database_fault(pg_engine: AsyncEngine, sq
         assert fault.public is not None and fault.public.endswith(
             ("the server says so", "the server says so; nothing was stored")
         ), fault.public
+
+
+async def test_a_cancel_never_cuts_a_written_transaction(sqlite_engine: AsyncEngine) -> None:
+    """A cancel landing while a statement of :func:`written` runs is raised in the caller at once; the transaction
+    still commits and lets go of the write lock. Cut there, the connection was torn down without its rollback and
+    held SQLite's write lock until the garbage collector found it: every other writer failed, "database is
+    locked"."""
+    started = asyncio.Event()
+
+    async def body(conn: AsyncConnection) -> None:
+        await conn.execute(update(api_keys).where(api_keys.c.id == 1).values(name="written"))
+        started.set()
+        await conn.execute(SLOW_STATEMENT)
+
+    task = asyncio.create_task(written(sqlite_engine, body))
+    await started.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(write_lock_free, sqlite_engine)
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one() == "written"

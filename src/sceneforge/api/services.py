@@ -14,6 +14,7 @@ import anyio
 from anyio import CapacityLimiter
 from starlette.requests import Request
 
+from ..aio import all_finished
 from ..config import Limits
 from ..errors import NotFound
 from ..jobs.service import JobService
@@ -103,6 +104,7 @@ class Services:
 
     async def close(self) -> None:
         await self.write_rate.close()
+        await all_finished()
         await self.scenes.engine.dispose()
 
 

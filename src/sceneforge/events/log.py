@@ -20,7 +20,7 @@ from sqlalchemy import Text, cast, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..aio import finished
-from ..storage.database import write_transaction
+from ..storage.database import written
 from ..storage.tables import events
 from ..wire import iso_utc
 from .model import EVENT_TYPES, Event
@@ -61,8 +61,7 @@ class EventLog:
 
     async def append_now(self, type_: str, scene_id: str | None, body: dict[str, Any]) -> Event:
         """Append in a transaction of its own (e.g. ``scene.invalidated`` after a delete)."""
-        async with write_transaction(self.engine) as conn:
-            return await self.append(conn, type_, scene_id, body)
+        return await written(self.engine, lambda conn: self.append(conn, type_, scene_id, body))
 
     async def read(
         self, since: int, *, scene_id: str | None = None, until: int | None = None, limit: int = 1000
@@ -122,9 +121,11 @@ class EventLog:
         ``oldest`` does not show, skipped in silence by a stream resuming below it (:func:`~.replay.resume_point`).
         """
         cutoff = (now or datetime.now(UTC)) - keep
-        async with write_transaction(self.engine) as conn:
+
+        async def body(conn: AsyncConnection) -> int:
             top = (await conn.execute(select(func.max(events.c.seq)))).scalar() or 0
             young = (await conn.execute(select(func.min(events.c.seq)).where(events.c.ts >= cutoff))).scalar()
             bound = top if young is None else min(young, top)
-            result = await conn.execute(delete(events).where(events.c.seq < bound))
-        return int(result.rowcount or 0)
+            return int((await conn.execute(delete(events).where(events.c.seq < bound))).rowcount or 0)
+
+        return await written(self.engine, body)

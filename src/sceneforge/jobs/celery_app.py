@@ -23,6 +23,7 @@ from functools import cache
 
 from celery import Celery
 
+from ..aio import all_finished
 from ..settings import Settings
 
 __all__ = ["TASK", "WorkerContext", "make_celery", "run_worker", "send_wakeups"]
@@ -137,6 +138,7 @@ class WorkerContext:
                 await executor.close()
             await self.assist.close()
             await self.bus.close()
+            await all_finished()
             await self.engine.dispose()
 
         self.loop.run_until_complete(close())

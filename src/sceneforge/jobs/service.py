@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..aio import wait_event
+from ..aio import all_finished, wait_event
 from ..config import Limits
 from ..errors import NotFound, SceneInvalid
 from ..events.bus import EventBus
@@ -202,6 +202,7 @@ class JobService:
                 await executor.close()
         if self.assist is not None:
             await self.assist.close()
+        await all_finished()  # writes whose callers the close cancelled (a lease renewal, a claim) end first
         await self.hub.close()
 
     async def enqueue(

@@ -21,10 +21,11 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, u
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..aio import finished
 from ..errors import JobError, NotFound
 from ..events.log import EventLog
 from ..events.model import Event
-from ..storage.database import as_utc, locking, write_transaction
+from ..storage.database import as_utc, locking, write_transaction, written
 from ..storage.tables import jobs, scenes
 from ..wire import names_a_row
 from .states import FINISHED, BuildJob, JobStatus, check_transition
@@ -111,7 +112,12 @@ class JobStore:
     # --- plumbing ---------------------------------------------------------------------------
 
     async def _write(self, body: Callable[[AsyncConnection, list[Event]], Awaitable[T]]) -> T:
-        """Run ``body`` in a transaction (retried when it lost a race), then publish its events."""
+        """Run ``body`` in a transaction (retried when it lost a race), then publish its events — to the end in a
+        task of its own, whatever cancels the caller (``storage/database.py``: a cut transaction holds SQLite's
+        write lock; the events of a committed one are published all the same)."""
+        return await finished(self._written(body))
+
+    async def _written(self, body: Callable[[AsyncConnection, list[Event]], Awaitable[T]]) -> T:
         for attempt in range(WRITE_ATTEMPTS):
             events: list[Event] = []
             try:
@@ -290,7 +296,8 @@ class JobStore:
     async def heartbeat(self, job_id: str, owner: str, lease_s: float, *, attempt: int | None = None) -> str:
         """Extend ``owner``'s lease on a Running job (for its attempt ``attempt``). Returns a
         :class:`HeartbeatAnswer` value."""
-        async with write_transaction(self.engine) as conn:
+
+        async def body(conn: AsyncConnection) -> str:
             now = self.clock()
             ours = and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == JobStatus.RUNNING.value)
             if attempt is not None:
@@ -301,7 +308,9 @@ class JobStore:
             if result.rowcount != 1:
                 return HeartbeatAnswer.LOST
             canceled = (await conn.execute(select(jobs.c.canceled).where(jobs.c.id == job_id))).scalar()
-        return HeartbeatAnswer.CANCEL if canceled else HeartbeatAnswer.OK
+            return HeartbeatAnswer.CANCEL if canceled else HeartbeatAnswer.OK
+
+        return await written(self.engine, body)
 
     async def held(self, conn: AsyncConnection, job_id: str, owner: str, *, attempt: int | None = None) -> str:
         """Inside a transaction of the caller: whether ``owner`` still holds the Running job (for its attempt
@@ -487,19 +496,25 @@ class JobStore:
 
     async def prune(self, *, keep: int, max_age: timedelta) -> int:
         """Delete finished jobs beyond the newest ``keep`` or older than ``max_age``. Returns the count."""
-        finished = jobs.c.status.in_([s.value for s in FINISHED])
-        async with write_transaction(self.engine) as conn:
+        ended = jobs.c.status.in_([s.value for s in FINISHED])
+
+        async def body(conn: AsyncConnection) -> int:
             cutoff = self.clock() - max_age
-            old = await conn.execute(delete(jobs).where(finished, jobs.c.completed_at < cutoff))
-            return int(old.rowcount or 0) + await _prune_beyond(conn, finished, keep)
+            old = await conn.execute(delete(jobs).where(ended, jobs.c.completed_at < cutoff))
+            return int(old.rowcount or 0) + await _prune_beyond(conn, ended, keep)
+
+        return await written(self.engine, body)
 
     async def prune_type(self, type: str, *, keep_completed: int, keep_failed: int) -> int:
         """Delete finished jobs of ``type`` beyond the newest ``keep_completed`` Succeeded and the newest
         ``keep_failed`` Failed or Canceled (as BullMQ's removeOnComplete / removeOnFail). Returns the count."""
-        removed = 0
         groups = ((keep_completed, [JobStatus.SUCCEEDED.value]), (keep_failed, [JobStatus.FAILED.value,
                   JobStatus.CANCELED.value]))  # fmt: skip
-        async with write_transaction(self.engine) as conn:
+
+        async def body(conn: AsyncConnection) -> int:
+            removed = 0
             for keep, statuses in groups:
                 removed += await _prune_beyond(conn, and_(jobs.c.type == type, jobs.c.status.in_(statuses)), keep)
-        return removed
+            return removed
+
+        return await written(self.engine, body)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
 from .blobs import BlobStore
-from .database import as_utc, locking, write_transaction
+from .database import as_utc, locking, written
 from .tables import artifacts, scenes
 
 __all__ = ["Artifact", "ArtifactRepository", "VersionGone"]
@@ -67,12 +67,17 @@ class ArtifactRepository:
         row = dict(scene_id=scene_id, n=n, name=name, blob_key=key, etag=etag, bytes=len(data),
                    content_type=content_type, created_at=now)  # fmt: skip
         where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
+
+        async def body(conn: AsyncConnection) -> list[str]:
+            if not await _scene_exists(conn, scene_id, lock=True):
+                raise VersionGone(scene_id, n, name)
+            gone = delete(artifacts).where(where).returning(artifacts.c.blob_key)
+            replaced = list((await conn.execute(gone)).scalars())
+            await conn.execute(insert(artifacts).values(**row))
+            return replaced
+
         try:
-            async with write_transaction(self.engine) as conn:
-                if not await _scene_exists(conn, scene_id, lock=True):
-                    raise VersionGone(scene_id, n, name)
-                replaced = (await conn.execute(delete(artifacts).where(where).returning(artifacts.c.blob_key))).all()
-                await conn.execute(insert(artifacts).values(**row))
+            replaced = await written(self.engine, body)
         except (VersionGone, IntegrityError) as exc:
             async with self.engine.connect() as conn:
                 gone = isinstance(exc, VersionGone) or not await _scene_exists(conn, scene_id)
@@ -83,10 +88,10 @@ class ArtifactRepository:
             await release(self.engine, self.blobs, [key])  # unless another record uses the same bytes
             raise VersionGone(scene_id, n, name) from None
         await asyncio.to_thread(self.blobs.ensure, key, data)  # a release may have raced the row (storage/gc.py)
-        if any(old != key for (old,) in replaced):
+        if any(old != key for old in replaced):
             from .gc import release
 
-            await release(self.engine, self.blobs, [old for (old,) in replaced if old != key])  # unless shared
+            await release(self.engine, self.blobs, [old for old in replaced if old != key])  # unless shared
         return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)
 
     async def get(self, scene_id: str, n: int, name: str) -> Artifact:

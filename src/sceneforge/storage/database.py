@@ -13,22 +13,30 @@ without waiting out the busy timeout, or acts on what it read). SQLAlchemy emits
 (the sqlite3 driver's own transaction control is off: docs/deployment.md, "SQLite"); reads keep a
 deferred BEGIN, so they never wait for a writer (WAL). On PostgreSQL it is ``engine.begin()``:
 there, rows a write depends on are read ``FOR UPDATE``.
+
+Work that a cancel may reach (job loops, lease renewals, sweeps: anything the service's shutdown or a job's end
+cancels) writes with :func:`written`, which runs the transaction to its end in a task of its own: a cancel landing
+while a statement runs (SQLAlchemy over aiosqlite) tears the connection down without its rollback, and that
+connection, left to the garbage collector, holds SQLite's write lock meanwhile — every other writer fails with
+"database is locked" after its busy timeout.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import Connection, Select, event, make_url, text
 from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ..aio import finished
 from ..errors import StorageError, StorageFull
 from .blobs import PRIVATE_FILE_MODE, private_dir
 
@@ -44,7 +52,10 @@ __all__ = [
     "upgrade",
     "utcnow",
     "write_transaction",
+    "written",
 ]
+
+T = TypeVar("T")
 
 #: SQLite waits this long for a competing writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -122,6 +133,18 @@ def write_transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncC
     """``engine.begin()`` for a transaction that writes (see the module docstring): on SQLite it
     holds the write lock from its start, waiting up to the busy timeout for another writer."""
     return engine.execution_options(**{_WRITES: True}).begin()
+
+
+async def written(engine: AsyncEngine, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """``body(conn)`` in a :func:`write_transaction` that runs to its end (commit, or rollback on an error) in a
+    task of its own: a cancel of the caller is raised in the caller at once and never cuts the transaction (the
+    module docstring says why)."""
+
+    async def transaction() -> T:
+        async with write_transaction(engine) as conn:
+            return await body(conn)
+
+    return await finished(transaction())
 
 
 def _prepare_sqlite_dir(url: URL) -> None:

@@ -9,9 +9,12 @@ Each draft is pruned in a transaction of its own, its row read again (and locked
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, select, update
+from functools import partial
 
-from .database import locking, write_transaction
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .database import locking, written
 from .draft_reads import DraftReads
 from .tables import drafts, revisions
 
@@ -35,22 +38,26 @@ class DraftRetention(DraftReads):
             # One transaction per draft, its row read again there (FOR UPDATE on PostgreSQL): the undo stack written
             # back is cut from the draft as it is then, never from one a write committed over meanwhile (that lost
             # the write's entry: undo then reverted the change before it). Draft writes wait for one draft only.
-            async with write_transaction(self.engine) as conn:
-                row = (await conn.execute(locking(conn, select(drafts).where(drafts.c.scene_id == scene_id)))).first()
-                if row is None:  # its scene was deleted meanwhile
-                    continue
-                undo = list(map(int, row.undo))
-                if len(undo) > keep:  # undo reaches back at most ``keep`` changes
-                    undo = undo[-keep:]
-                    await conn.execute(update(drafts).where(drafts.c.scene_id == row.scene_id).values(undo=undo))
-                protected = {int(row.rev), *undo, *map(int, row.redo)}
-                floor = int(row.rev) - keep
-                if floor <= 0:
-                    continue
-                doomed = and_(revisions.c.scene_id == row.scene_id, revisions.c.rev <= floor,
-                              revisions.c.rev.not_in(protected))  # fmt: skip
-                keys = (await conn.execute(select(revisions.c.before_key, revisions.c.after_key).where(doomed))).all()
-                candidates.update(k for pair in keys for k in pair if k)
-                removed += int((await conn.execute(delete(revisions).where(doomed))).rowcount or 0)
+            removed += await written(self.engine, partial(self._prune_draft, scene_id, keep, candidates))
         await release(self.engine, self.blobs, candidates)
         return removed
+
+    async def _prune_draft(self, scene_id: str, keep: int, candidates: set[str], conn: AsyncConnection) -> int:
+        """One draft's share of :meth:`prune`, in ``conn``'s transaction: the revisions deleted (their snapshot
+        blobs' keys added to ``candidates``)."""
+        row = (await conn.execute(locking(conn, select(drafts).where(drafts.c.scene_id == scene_id)))).first()
+        if row is None:  # its scene was deleted meanwhile
+            return 0
+        undo = list(map(int, row.undo))
+        if len(undo) > keep:  # undo reaches back at most ``keep`` changes
+            undo = undo[-keep:]
+            await conn.execute(update(drafts).where(drafts.c.scene_id == row.scene_id).values(undo=undo))
+        protected = {int(row.rev), *undo, *map(int, row.redo)}
+        floor = int(row.rev) - keep
+        if floor <= 0:
+            return 0
+        doomed = and_(revisions.c.scene_id == row.scene_id, revisions.c.rev <= floor,
+                      revisions.c.rev.not_in(protected))  # fmt: skip
+        keys = (await conn.execute(select(revisions.c.before_key, revisions.c.after_key).where(doomed))).all()
+        candidates.update(k for pair in keys for k in pair if k)
+        return int((await conn.execute(delete(revisions).where(doomed))).rowcount or 0)
