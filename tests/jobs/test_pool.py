@@ -9,20 +9,15 @@ from typing import Any
 from sceneforge.jobs.pool import WorkerPool
 
 
-class _LosingStore:
-    """A store whose claim waits until cancelled and then swallows the cancel, as Python 3.11's
-    ``asyncio.wait_for`` can when its inner wait ends at the moment the cancel arrives."""
+class _EndlessStore:
+    """A queue that always has one more job."""
 
     def __init__(self) -> None:
         self.claims = 0
 
     async def claim(self, owner: str, lease_s: float, types: tuple[str, ...]) -> Any:
         self.claims += 1
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            return None  # the cancel is lost here
-        raise AssertionError("unreachable: the event is never set")
+        return SimpleNamespace(job_id=f"job-{self.claims}")
 
 
 class _IdleRunner:
@@ -36,32 +31,48 @@ class _IdleRunner:
         raise AssertionError("no job is ever claimed")
 
 
+class _LosingRunner(_IdleRunner):
+    """Runs each job until cancelled, then swallows the cancel, as Python 3.11's ``asyncio.wait_for`` can when
+    its inner wait ends at the moment the cancel arrives."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run_one(self, job: Any) -> None:
+        self.runs += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return  # the cancel is lost here
+
+    async def release(self, job: Any) -> None:
+        raise AssertionError("no job is claimed while closing")
+
+
 async def test_close_ends_loops_that_lost_their_cancel() -> None:
-    store = _LosingStore()
-    pool = WorkerPool(store, _IdleRunner(), {"build": 2, "preview": 1}, poll_s=0.01)  # type: ignore[arg-type]
+    store, runner = _EndlessStore(), _LosingRunner()
+    pool = WorkerPool(store, runner, {"build": 2, "preview": 1}, poll_s=0.01)  # type: ignore[arg-type]
     pool.start()
-    while store.claims < 3:
+    while runner.runs < 3:
         await asyncio.sleep(0.01)
     closing = asyncio.create_task(pool.close())
     done, _ = await asyncio.wait({closing}, timeout=5)
-    # Before the closing flag, close() waited for these loops forever (they claimed again and again).
+    # Before the closing flag, close() waited for these loops forever (they claimed and ran again and again).
     assert closing in done, "close() did not return"
     assert store.claims == 3  # no loop claimed again after its cancel was lost
 
 
 class _LateClaimStore:
-    """A store whose claim takes a job as ``close`` begins: the claim's write lands, then its cancel."""
+    """A store whose claim is under way as ``close`` begins, and takes a job once let go."""
 
     def __init__(self) -> None:
         self.claiming = asyncio.Event()
+        self.taken = asyncio.Event()
 
     async def claim(self, owner: str, lease_s: float, types: tuple[str, ...]) -> Any:
         self.claiming.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            return SimpleNamespace(job_id="late")  # the job was claimed before the cancel arrived
-        raise AssertionError("unreachable: the event is never set")
+        await self.taken.wait()
+        return SimpleNamespace(job_id="late")
 
 
 class _ClosingRunner(_IdleRunner):
@@ -73,10 +84,16 @@ class _ClosingRunner(_IdleRunner):
 
 
 async def test_a_job_claimed_while_closing_is_handed_back() -> None:
+    """A claim in flight when the pool closes runs to its end (cut, its transaction could commit all the same),
+    and the job it took is handed back. Before, the job stayed Running under the closed pool until its lease ran
+    out and the sweeper took it."""
     store, runner = _LateClaimStore(), _ClosingRunner()
     pool = WorkerPool(store, runner, {"build": 1}, poll_s=0.01)  # type: ignore[arg-type]
     pool.start()
     await store.claiming.wait()
-    await pool.close()
-    # Before, the job stayed Running under this closed pool until its lease ran out and the sweeper took it.
+    closing = asyncio.create_task(pool.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # close waits for the claim
+    store.taken.set()
+    await closing
     assert runner.released == ["late"]

@@ -12,7 +12,8 @@ its cancel would otherwise claim and sleep forever while ``close`` waits for it.
 :func:`sceneforge.aio.wait_event` (``asyncio.timeout``), which keeps the cancel. Before the cancels,
 ``close`` tells the runner it is closing (:meth:`~.runner.JobRunner.closing`): the builds in progress
 are stopped and their jobs handed back to the queue, never failed, whichever reaches a build first,
-the stop or its loop's cancel; a job a loop claims while ``close`` runs is handed back too.
+the stop or its loop's cancel; a claim in flight runs to its end, and a job a loop claims while ``close``
+runs is handed back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 
 from ..aio import wait_event
 from .runner import JobRunner
+from .states import BuildJob
 from .store import JobStore
 
 __all__ = ["WorkerPool"]
@@ -53,13 +55,25 @@ class WorkerPool:
         """Stop a job running in this pool right away (the runner's watcher would within ``cancel_poll_s``)."""
         return self.runner.cancel(job_id)
 
+    async def _claim(self, index: int, kind: str) -> BuildJob | None:
+        """The next job of ``kind`` for the runner; None when there is none or the claim failed. A cancel (the
+        pool closing) lets the claim end first: a job it took is handed back at once, not left Running under a
+        lease nobody renews until the sweeper finds it."""
+        claim = asyncio.ensure_future(self.store.claim(self.runner.owner, self.runner.settings.lease_s, types=(kind,)))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            await asyncio.wait({claim})
+            if not claim.cancelled() and claim.exception() is None and (job := claim.result()) is not None:
+                await asyncio.shield(self.runner.release(job))
+            raise
+        except Exception as exc:
+            log.warning("job worker %d: claim failed (%s)", index, exc)
+            return None
+
     async def _loop(self, index: int, kind: str = "build") -> None:
         while not self._closing:
-            try:
-                job = await self.store.claim(self.runner.owner, self.runner.settings.lease_s, types=(kind,))
-            except Exception as exc:
-                log.warning("job worker %d: claim failed (%s)", index, exc)
-                job = None
+            job = await self._claim(index, kind)
             if self._closing:
                 if job is not None:  # claimed meanwhile: back to the queue at once, for another worker
                     await asyncio.shield(self.runner.release(job))
