@@ -44,8 +44,8 @@ async def finished(work: Coroutine[Any, Any, T]) -> T:
     its outcome dropped. Why: a database statement interrupted by a cancel (SQLAlchemy over aiosqlite) has its
     connection torn down rather than returned to the pool, and the graceful close SQLAlchemy shields is cut too:
     a read leaves "Task was destroyed but it is pending!" in the server log (an event stream whose client leaves
-    is cancelled by anyio's cancel scope, which cancels again at every await); a write leaves its transaction
-    open, SQLite's write lock held, until the garbage collector finds the connection.
+    is cancelled by anyio's cancel scope, which cancels again at every await); a write is cut halfway and rolled
+    back, though it may have done what a caller then counts on (a job claimed, a lease renewed).
     """
     task = asyncio.ensure_future(work)
     try:

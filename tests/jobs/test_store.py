@@ -186,8 +186,8 @@ class _SlowLog(EventLog):
 async def test_a_cancelled_claim_still_commits_and_publishes_and_frees_the_database(engine: AsyncEngine) -> None:
     """A job loop cancelled (the service closing) while its claim's transaction runs: the claim goes on to its
     end — the job Running, its event published — and the next write takes the database at once. Cut, the
-    claim's connection held SQLite's write lock until the garbage collector found it: the runner's hand-back of
-    its job then failed ("database is locked") and the job stayed Running until its lease ran out."""
+    claim's connection was torn down halfway through its transaction (which held SQLite's write lock until the
+    garbage collector found the connection: the runner's hand-back of its job then failed, "database is locked")."""
     published: list[Event] = []
 
     async def publish(event: Event) -> None:

@@ -165,6 +165,30 @@ async def test_postgresql_failing_is_a_database_fault(pg_engine: AsyncEngine, sq
         ), fault.public
 
 
+async def test_a_transaction_a_cancel_cuts_lets_go_of_the_write_lock(sqlite_engine: AsyncEngine) -> None:
+    """A cancel landing while a statement runs tears the connection down: its transaction is rolled back and the
+    write lock free once that statement ends. Before, the connection was closed without its rollback; sqlite3 kept
+    it open while its unfinished statement lived (until the garbage collector came), and with it the write lock:
+    every other writer failed, "database is locked"."""
+    started = asyncio.Event()
+
+    async def cut() -> None:
+        async with write_transaction(sqlite_engine) as conn:
+            await conn.execute(update(api_keys).where(api_keys.c.id == 1).values(name="cut"))
+            started.set()
+            await conn.execute(SLOW_STATEMENT)
+
+    task = asyncio.create_task(cut())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(write_lock_free, sqlite_engine)
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one() == "a"
+
+
 async def test_a_cancel_never_cuts_a_written_transaction(sqlite_engine: AsyncEngine) -> None:
     """A cancel landing while a statement of :func:`written` runs is raised in the caller at once; the transaction
     still commits and lets go of the write lock. Cut there, the connection was torn down without its rollback and

@@ -14,15 +14,15 @@ without waiting out the busy timeout, or acts on what it read). SQLAlchemy emits
 deferred BEGIN, so they never wait for a writer (WAL). On PostgreSQL it is ``engine.begin()``:
 there, rows a write depends on are read ``FOR UPDATE``.
 
-Work that a cancel may reach (job loops, lease renewals, sweeps: anything the service's shutdown or a job's end
-cancels) writes with :func:`written`, which runs the transaction to its end in a task of its own: a cancel landing
-while a statement runs (SQLAlchemy over aiosqlite) tears the connection down without its rollback, and that
-connection, left to the garbage collector, holds SQLite's write lock meanwhile — every other writer fails with
-"database is locked" after its busy timeout.
+A cancel landing while a statement runs (SQLAlchemy over aiosqlite) tears the connection down; on SQLite the pool
+rolls it back before it closes it (``_sqlite_rollback_before_close`` says why). Work that a cancel may reach but that
+must not be cut halfway (job loops, lease renewals, sweeps: anything the service's shutdown or a job's end cancels)
+writes with :func:`written`, which runs the transaction to its end in a task of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Awaitable, Callable
@@ -116,6 +116,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _sqlite_rollback_before_close(dbapi_connection: Any, _record: Any) -> None:
+    """Roll back whatever the connection still holds before the pool closes it. A connection torn down after a
+    cancel landed while a statement ran is closed without its rollback, and sqlite3 closes a connection whose
+    statement is not yet freed only once it is (``sqlite3_close_v2``): that statement sat in a reference cycle until
+    the garbage collector came, and the connection's transaction held SQLite's write lock meanwhile — every other
+    writer failed with "database is locked" after its busy timeout."""
+    with contextlib.suppress(Exception):  # a connection already broken, or closed by the garbage collector
+        dbapi_connection.rollback()
 
 
 def _sqlite_own_begin(dbapi_connection: Any, _record: Any) -> None:
@@ -257,6 +267,7 @@ def create_engine(url: str | URL, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> As
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "connect", _sqlite_own_begin)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine.pool, "close", _sqlite_rollback_before_close)
         return engine
     engine = create_async_engine(
         target,
