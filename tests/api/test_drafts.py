@@ -1226,3 +1226,16 @@ def test_drafts_api_members_an_op_does_not_define_are_not_stored(draft: Api) -> 
         {"op": "add", "path": "/props/m", "value": "2"},
         {"op": "copy", "from": "/props/m", "path": "/props/k"},
     ]
+
+
+def test_drafts_api_a_pruned_revision_is_no_longer_kept(draft: Api) -> None:
+    """A revision retention removed answers 404 saying so, with the count it keeps and its setting."""
+    for k in range(3):
+        _patch(draft, [{"op": "add", "path": "/props/k", "value": str(k)}])
+    draft.call(draft.app.state.jobs.drafts.prune, keep=1)
+    gone = draft.get("/scenes/two-rooms/revisions/2")
+    assert gone.status_code == 404
+    assert "revision 2 of scene 'two-rooms' is no longer kept" in gone.json()["detail"]
+    assert "newest 1,000 (SCENEFORGE_KEEP_REVISIONS)" in gone.json()["detail"]
+    assert draft.get("/scenes/two-rooms/revisions/4").status_code == 200
+

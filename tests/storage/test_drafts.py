@@ -868,3 +868,35 @@ async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
     # Each try takes 0.2 s at least, so 0.5 s are past after the third: counting the pauses alone (0.005 s, doubling
     # up to 0.1 s) it made about ten.
     assert tries <= 3
+
+
+async def test_drafts_revision_pruned_while_read_is_not_kept_never_a_blob_key(
+    repo: DraftRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention deletes a revision's row and then its snapshots: a read that found the row before and reads the
+    snapshots after met the blob store's "blob <key> does not exist". It says the revision is no longer kept,
+    which setting prunes it, and names no blob key."""
+    await repo.create("s", TWO_ROOMS, author="a")
+    for i in range(4):
+        await repo.patch("s", [{"op": "add", "path": "/props/k", "value": str(i)}], author="a")
+    read = repo._snapshot
+    pruned: list[int] = []
+
+    async def prune_first(key: str) -> dict[str, Any]:
+        if not pruned:
+            pruned.append(await repo.prune(keep=1))
+        return await read(key)
+
+    monkeypatch.setattr(repo, "_snapshot", prune_first)
+    with pytest.raises(NotFound) as caught:
+        await repo.revision("s", 2, keep=1)
+    assert pruned == [4]  # revisions 1-4
+    message = str(caught.value)
+    assert "revision 2 of scene 's' is no longer kept" in message and "SCENEFORGE_KEEP_REVISIONS" in message
+    assert "blob" not in message and not any(len(word) >= 64 for word in message.split())
+    monkeypatch.undo()
+    with pytest.raises(NotFound, match=r"revision 1 of scene 's' is no longer kept"):  # pruned before: the same
+        await repo.revision("s", 1)
+    with pytest.raises(NotFound, match=r"scene 's' has no revision 9$"):
+        await repo.revision("s", 9)
+    assert (await repo.revision("s", 5))[0].rev == 5

@@ -462,7 +462,7 @@ async def revision(scene_id: str, rev: RevNumber, request: Request, svc: Svc, dr
     """One revision with the whole description ``before`` and ``after`` it."""
     scene_id = checked_scene_id(scene_id)
     private = await _readable(request, svc, scene_id)
-    found, before, after = await drafts.revision(scene_id, rev)
+    found, before, after = await drafts.revision(scene_id, rev, keep=svc.settings.storage.keep_revisions)
     body = {**revision_body(found), "before": before, "after": after}
     return JSONResponse(body, headers=PRIVATE_HEADERS if private else PUBLIC_HEADERS)
 

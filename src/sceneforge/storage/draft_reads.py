@@ -29,6 +29,14 @@ __all__ = ["REVISIONS_PAGE_BYTES", "DraftReads"]
 REVISIONS_PAGE_BYTES = 8 << 20
 
 
+def _pruned(scene_id: str, rev: int, keep: int | None) -> NotFound:
+    newest = "SCENEFORGE_KEEP_REVISIONS" if keep is None else f"{keep:,} (SCENEFORGE_KEEP_REVISIONS)"
+    return NotFound(
+        f"revision {rev} of scene {scene_id!r} is no longer kept: retention keeps the newest {newest}"
+        " revisions of a draft and those its undo or redo still needs"
+    )
+
+
 class DraftReads:
     """Drafts and revisions read from the metadata database, description snapshots from the blob store."""
 
@@ -118,16 +126,32 @@ class DraftReads:
         more = len(rows) > take or (bool(rows) and len(rows) < rows[0].head_rows)
         return [self._revision(r) for r in rows[:take]], more
 
-    async def revision(self, scene_id: str, rev: int) -> tuple[Revision, dict[str, Any] | None, dict[str, Any]]:
-        """Revision ``rev`` with its ``before`` (None for the first) and ``after`` descriptions."""
+    async def revision(
+        self, scene_id: str, rev: int, *, keep: int | None = None
+    ) -> tuple[Revision, dict[str, Any] | None, dict[str, Any]]:
+        """Revision ``rev`` with its ``before`` (None for the first) and ``after`` descriptions. One older than
+        the draft's rev that is gone, or pruned while its snapshots were read (retention deletes the row, then
+        the blobs), is a :class:`NotFound` saying it is no longer kept (``keep``: the retention's count, named
+        when given), never the blob key a vanished snapshot would name."""
         async with self.engine.connect() as conn:
             query = select(revisions).where(and_(revisions.c.scene_id == scene_id, revisions.c.rev == rev))
             row = (await conn.execute(query)).first()
+            if row is None:
+                current = int((await self._row(conn, scene_id)).rev)
         if row is None:
+            if rev < current:
+                raise _pruned(scene_id, rev, keep)
             raise NotFound(f"scene {scene_id!r} has no revision {rev}")
         revision = self._revision(row)
-        before = await self._snapshot(revision.before_key) if revision.before_key else None
-        return revision, before, await self._snapshot(revision.after_key)
+        try:
+            before = await self._snapshot(revision.before_key) if revision.before_key else None
+            after = await self._snapshot(revision.after_key)
+        except NotFound:
+            async with self.engine.connect() as conn:
+                if (await conn.execute(query)).first() is not None:  # still listed: a snapshot lost, not pruned
+                    raise StorageError(f"a snapshot of revision {rev} of {scene_id!r} is missing") from None
+            raise _pruned(scene_id, rev, keep) from None
+        return revision, before, after
 
     async def count(self, scene_id: str) -> int:
         async with self.engine.connect() as conn:
