@@ -24,6 +24,7 @@ from sceneforge.ingest.gltf_accessors import AccessorReader
 from sceneforge.ingest.gltf_read import GltfDocument, quat_matrices
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 from sceneforge.jsontext import JsonTextError
+from sceneforge.model.description import UNPRINTABLE
 
 from .blender_fixture import DOOR_QUAD, blender_scene, pack_glb, tiny_png
 
@@ -1367,7 +1368,24 @@ def test_a_value_shown_in_a_message_reads_as_its_whole_json_cut_at_60_characters
     from sceneforge.ingest.glb_tags import value_text
 
     whole = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    whole = "".join(json.dumps(c)[1:-1] if UNPRINTABLE.match(c) else c for c in whole)  # escaped, as JSON writes them
     assert value_text(value) == (whole if len(whole) <= 60 else whole[:57] + "...")
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u202e", "\u2066", "\x85", "\x7f", "\u200b", "\U000e0041"],
+    ids=["RLO", "LRI", "NEL", "DEL", "ZWSP", "tag"],
+)
+def test_a_value_shown_in_a_message_escapes_invisible_characters_and_keeps_letters(char: str) -> None:
+    """A tagged GLB's extras value echoed in a message (JSON written with ensure_ascii=False) carried a bidi override,
+    a C1 control or a tag character raw into the API's JSON problem: the message read as other text than the file
+    held (Trojan Source). They are shown as JSON escapes; letters of every script as they are."""
+    found = _issues(_edit(lambda g: g["scenes"][0].update(extras={"sceneId": f"Küche{char}厨房"})))
+    [(pointer, code, message)] = found
+    assert (pointer, code) == ("/scenes/0/extras/sceneId", "scene_id_invalid")
+    assert char not in message and json.dumps(char)[1:-1] in message and "Küche" in message and "厨房" in message
+    assert UNPRINTABLE.search(message) is None
 
 
 def test_a_long_value_shown_in_a_message_is_not_rendered_whole(monkeypatch: pytest.MonkeyPatch) -> None:
