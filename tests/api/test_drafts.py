@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import pytest
 
 from sceneforge.api.server import load_demos
@@ -1239,3 +1240,63 @@ def test_drafts_api_a_pruned_revision_is_no_longer_kept(draft: Api) -> None:
     assert "newest 1,000 (SCENEFORGE_KEEP_REVISIONS)" in gone.json()["detail"]
     assert draft.get("/scenes/two-rooms/revisions/4").status_code == 200
 
+
+@pytest.mark.parametrize("how", ["client gone", "request cancelled"])
+def test_drafts_api_the_check_of_a_patch_stops_when_its_request_ends(
+    draft: Api, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The check of a patch runs in a thread, which takes no cancel: a request cancelled meanwhile, or whose client
+    went away, kept its check running to the end (seconds of CPU for a large scene). It stops at its next stage, and
+    nothing is written."""
+    from sceneforge.api import drafts as drafts_api
+
+    real, stages, leave = drafts_api.check_draft, list[str](), list[Any]()
+
+    def watched(description: Any, scene_id: str, limits: Any, resolve: Any, *, progress: Any = None) -> None:
+        def step(stage: str, fraction: float) -> None:
+            stages.append(stage)
+            if len(stages) == 1:  # the request ends now; wait until its cancel reaches this thread
+                anyio.from_thread.run_sync(leave[0])
+                for _ in range(2000):  # 10 s at most: past them it never will
+                    try:
+                        anyio.from_thread.check_cancelled()
+                    except BaseException:  # the cancel, seen: the check's own progress must stop it
+                        break
+                    time.sleep(0.005)
+            if progress is not None:
+                progress(stage, fraction)
+
+        real(description, scene_id, limits, resolve, progress=step)
+
+    monkeypatch.setattr(drafts_api, "check_draft", watched)
+    body = json.dumps([{"op": "add", "path": "/props/x", "value": "1"}]).encode()
+    headers = [(b"content-type", PATCH.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in draft.auth().items()]
+    path = "/scenes/two-rooms/draft"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PATCH", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+             "server": ("testserver", 80), "client": ("127.0.0.1", 50000)}  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        gone, received = anyio.Event(), list[bool]()
+
+        async def receive() -> dict[str, Any]:
+            if not received:
+                received.append(True)
+                return {"type": "http.request", "body": body, "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        with anyio.fail_after(20), anyio.CancelScope() as request:
+            leave.append(gone.set if how == "client gone" else request.cancel)
+            await draft.app(scope, receive, send)
+
+    draft.call(run)
+    assert len(stages) == 1, stages  # stopped at its next stage
+    statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    assert statuses == ([409] if how == "client gone" else []), sent
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1

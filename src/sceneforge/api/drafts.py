@@ -9,10 +9,12 @@ lost-update protection (412 when stale). The repository is the job service's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, suppress
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, unquote_to_bytes
 
@@ -20,7 +22,7 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..errors import Issue, LimitExceeded, NotFound, RequestInvalid
+from ..errors import BuildCanceled, Issue, LimitExceeded, NotFound, RequestInvalid
 from ..generate.templates import from_template, template_list
 from ..glb_magic import is_glb
 from ..jobs.assist import check_draft
@@ -39,7 +41,7 @@ from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, only_members, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
 from .problems import UnsupportedMediaType, found_first
-from .scenes import PRIVATE_HEADERS, PUBLIC_HEADERS, QUANTIZE, _resolver, requested_options
+from .scenes import PRIVATE_HEADERS, PUBLIC_HEADERS, QUANTIZE, _disconnected, _resolver, requested_options
 from .scenes import _readable as scene_readable
 from .schemas import DIGITS, PROBLEMS, QUERY_DIGITS, QUERY_SIGNED
 from .services import Services, checked_scene_id, in_thread, services
@@ -268,15 +270,39 @@ async def _json_body(request: Request, svc: Services, media: str = JSON_TYPE) ->
     return await parse_json(request, {media: limit}, untyped=False)
 
 
-def validator(svc: Services, scene_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
+def validator(svc: Services, scene_id: str, request: Request) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """The check of a description for ``scene_id``, run in a worker thread (one of ``svc.builds``):
-    its id must match, and it must build."""
+    its id must match, and it must build.
+
+    A thread takes no cancel: the check of a request cancelled meanwhile, or whose client went away, ran to its
+    end (seconds of CPU and hundreds of MB for a large scene, holding one of ``svc.builds``). The check asks between
+    its stages whether its request was cancelled (:func:`_stop_if_cancelled`) and stops at the next one; the client
+    going away cancels it (:class:`~sceneforge.errors.BuildCanceled`, 409: nothing is written)."""
     resolve, limits = _resolver(svc), svc.settings.limits
 
     async def validate(description: dict[str, Any]) -> None:
-        await in_thread(svc, check_draft, description, scene_id, limits, resolve)
+        with anyio.CancelScope() as check:
+            gone = asyncio.create_task(_disconnected(request))
+            gone.add_done_callback(partial(_cancel_when_gone, check))
+            try:
+                await in_thread(svc, check_draft, description, scene_id, limits, resolve, progress=_stop_if_cancelled)
+            finally:
+                gone.cancel()
+        if check.cancelled_caught:
+            raise BuildCanceled(f"the client went away during the check of the draft of {scene_id!r}")
 
     return validate
+
+
+def _cancel_when_gone(check: anyio.CancelScope, watch: asyncio.Task[None]) -> None:
+    """Cancel ``check`` once ``watch`` (:func:`_disconnected`) saw the client go (not when it was cancelled itself)."""
+    if not watch.cancelled() and watch.exception() is None:
+        check.cancel()
+
+
+def _stop_if_cancelled(stage: str, fraction: float) -> None:
+    """A check's ``progress`` in an anyio worker thread: raises the cancel of the request it runs for, if any."""
+    anyio.from_thread.check_cancelled()
 
 
 @router.get("/templates")
@@ -297,7 +323,7 @@ async def create_draft(
     scene_id = checked_scene_id(scene_id)
     reason, if_match = _reason(request), _if_match(_conditional(request, "if-match"))
     body = json_object(await _json_body(request, svc))
-    validate = validator(svc, scene_id)
+    validate = validator(svc, scene_id, request)
     n: int | None = None  # the version the description was read from, which must still exist when it is written
     if "template" in body:
         only_members(body, ("template", "params"), "a template's body")
@@ -385,7 +411,7 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
             exc.accept_patch = PATCH_TYPE
             raise
         if_match, if_none_match = _if_match(_conditional(request, "if-match")), _if_none_match(request)
-    validate = validator(svc, scene_id)
+    validate = validator(svc, scene_id, request)
     draft, revision = await drafts.patch(
         scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate,
         if_none_match=if_none_match,

@@ -28,6 +28,7 @@ from starlette.routing import Match
 
 from ..errors import (
     AuthError,
+    BuildCanceled,
     LimitExceeded,
     NotFound,
     RequestInvalid,
@@ -218,6 +219,7 @@ def _status_of(exc: SceneforgeError) -> int:
         (StaleRevision, 412),
         (PublishedVersionChanged, 412),
         (DraftConflict, 409),
+        (BuildCanceled, 409),
         (PatchFailed, 409),
         (BodyTooLarge, 413),
         (BodyIncomplete, 400),
