@@ -17,6 +17,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -900,3 +902,70 @@ async def test_drafts_revision_pruned_while_read_is_not_kept_never_a_blob_key(
     with pytest.raises(NotFound, match=r"scene 's' has no revision 9$"):
         await repo.revision("s", 9)
     assert (await repo.revision("s", 5))[0].rev == 5
+
+
+class _Unrendered:
+    """A value a failing ``test`` op must never render: writing one out fails the test."""
+
+    def __repr__(self) -> str:
+        raise AssertionError("a failing test op rendered the document's value")
+
+    __str__ = __repr__
+
+
+@pytest.mark.parametrize(
+    "path", ["/big", "/absent", "/big/0", ""], ids=["value", "member not there", "element", "root"]
+)
+def test_apply_patch_failing_test_op_never_renders_the_document(path: str) -> None:
+    """A failing ``test`` wrote the value at its path into the library's message (and a member not there the whole
+    object it is missing from), which apply_patch then dropped: 1,000 tests of a 40 MB value took ~22 s, each failure
+    rendering it. A test costs no more than comparing its own value."""
+    doc = {"big": [_Unrendered(), "x" * 1000]}
+    with pytest.raises(PatchFailed) as err:
+        apply_patch(doc, [{"op": "test", "path": path, "value": [1]}])
+    assert err.value.issues[0].path == "/0"
+    why = "names no value (a member not there)" if path == "/absent" else "is not equal to the tested value"
+    assert why in err.value.issues[0].message
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2, allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def _pointers(value: Any, at: str = "") -> list[str]:
+    """Every pointer naming a value of ``value`` (``at`` among them)."""
+    found = [at]
+    members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in members:
+        found += _pointers(inner, f"{at}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=2), _JSON, max_size=4), _JSON, st.integers(0, 1000), st.booleans())
+def test_apply_patch_test_op_holds_exactly_when_the_library_says_it_does(
+    doc: dict[str, Any], value: Any, pick: int, same: bool
+) -> None:
+    """``test`` is compared here, not by the library: it holds for the same values the library's does."""
+    import jsonpatch
+    import jsonpointer
+
+    pointers = [*_pointers(doc), "/not a member of it"]
+    path = pointers[pick % len(pointers)]
+    if same and path in pointers[:-1]:
+        value = copy.deepcopy(jsonpointer.resolve_pointer(doc, path))
+    ops = [{"op": "test", "path": path, "value": value}]
+    try:
+        jsonpatch.apply_patch(doc, ops)
+        holds = True
+    except (jsonpatch.JsonPatchTestFailed, jsonpointer.JsonPointerException):
+        holds = False
+    try:
+        assert apply_patch(doc, ops) == doc
+        ours = True
+    except PatchFailed:
+        ours = False
+    assert ours == holds
