@@ -68,7 +68,7 @@ SKIPPED = [
 def upload_verdict(data: bytes) -> str | None:
     """What POST /assets says of ``data`` (its checks in order), None when it takes it."""
     try:
-        if sniff_kind(data[:4096]) != "obj":
+        if sniff_kind(data) != "obj":
             return "not obj"
     except AssetError as exc:
         return exc.issues[0].message

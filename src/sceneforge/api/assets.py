@@ -64,29 +64,17 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     if not data:  # "not a GLB, OBJ or PNG file" would leave the client looking at the bytes it thought it sent
         raise UnsupportedMediaType("the body is empty (0 bytes): send a GLB, OBJ or PNG file")
     try:
-        kind = sniff_kind(data[:4096])
+        kind = sniff_kind(data)  # an OBJ as a build takes it (the same rule)
     except AssetError as exc:
         raise UnsupportedMediaType(str(exc.issues[0].message)) from None
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
-    if kind == "obj" and (why := await in_thread(svc, _not_read_as_obj, data)) is not None:
-        raise UnsupportedMediaType(f"not a GLB (glTF 2.0 binary), OBJ or PNG file: {why}")
     try:
         await in_thread(svc, _check_upload, data, kind, svc.limits)
     except AssetError as exc:  # the upload's fault, not a scene's: its detail says so
         raise AssetInvalid(exc.issues) from None
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
-
-
-def _not_read_as_obj(data: bytes) -> str | None:
-    """Why a build does not take ``data`` for an OBJ (:func:`~sceneforge.ingest.assets.obj_text_problem`: the line
-    and statement), or None when it does. The upload's own look (:func:`~sceneforge.storage.sniff_kind`) reads
-    4 KiB and lets NUL bytes by: an asset stored as ``obj`` that every build then refused as no GLB, OBJ or PNG
-    file."""
-    from ..ingest.assets import obj_text_problem
-
-    return obj_text_problem(data)
 
 
 def _check_upload(data: bytes, kind: str, limits: Limits) -> None:

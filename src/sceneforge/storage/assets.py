@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
 from ..glb_magic import is_glb
-from ..ingest.obj_statements import clean, obj_text_problem, unknown_line
+from ..ingest.obj_statements import SNIFF_BYTES, obj_text_problem
 from .blobs import BlobStore, blob_key
 from .database import utcnow, write_transaction
 from .tables import assets as assets_table
@@ -23,46 +23,25 @@ __all__ = ["ASSET_TYPES", "Asset", "AssetRepository", "sniff_kind"]
 ASSET_TYPES = {"glb": "model/gltf-binary", "obj": "model/obj", "png": "image/png"}
 
 
-def _obj_problem(head: bytes) -> str | None:
-    """Why ``head`` (a file's first bytes) is not taken for OBJ, or None: it must be UTF-8 text whose lines are
-    OBJ statements, one at least, read as the build's reader reads them
-    (:mod:`sceneforge.ingest.obj_statements`); the upload then checks the file as a build takes it."""
-    whole = len(head) < 4096
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not a multi-byte character the head's end cut
-            # The build's reason, which names the line and byte of OBJ text written in another encoding.
-            cut = head if whole else head[: head.rfind(b"\n") + 1]  # the last line may be cut
-            why = obj_text_problem(cut if exc.start < len(cut) else head)
-            return why if why is not None and why.startswith("OBJ line") else ""
-    if not whole and b"\n" in head:
-        head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
-    text = clean(head)
-    unknown = unknown_line(text)
-    if unknown is not None:
-        return unknown
-    # Comments alone are no OBJ, unless the file goes on past them (a long header): the upload reads further.
-    return None if text.strip() or not whole else ""
+def sniff_kind(data: bytes) -> str:
+    """``"glb"``, ``"png"`` or ``"obj"`` of a file; :class:`AssetError` otherwise, saying why it is no OBJ.
 
-
-def sniff_kind(head: bytes) -> str:
-    """``"glb"``, ``"png"`` or ``"obj"`` from the first bytes of a file; :class:`AssetError` otherwise.
-
-    GLB and PNG by their magic numbers; OBJ as UTF-8 text made only of OBJ statements (one at least): when a line
-    of text is none, the message names it. Bytes with the ``glTF`` magic are a GLB whatever follows it, as
-    ``/scenes/build`` and the CLI take them (:func:`~sceneforge.glb_magic.is_glb`): a container of another version
-    or cut short is a GLB the upload's check refuses (422, naming what is wrong), not text read as OBJ lines.
+    ``data``: the file, or its first :data:`~sceneforge.ingest.obj_statements.SNIFF_BYTES` + 1 bytes at least
+    (whether it goes on past those decides whether a cut last line or lone comments count). GLB and PNG by their
+    magic numbers; OBJ as the build takes it (:func:`~sceneforge.ingest.obj_statements.obj_text_problem`, the one
+    rule: UTF-8 text of OBJ statements, geometry among them). Bytes with the ``glTF`` magic are a GLB whatever
+    follows it, as ``/scenes/build`` and the CLI take them (:func:`~sceneforge.glb_magic.is_glb`): a container of
+    another version or cut short is a GLB the upload's check refuses (422, naming what is wrong), not text read as
+    OBJ lines.
     """
-    if is_glb(head):
+    if is_glb(data):
         return "glb"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
-    why = _obj_problem(head)
+    why = obj_text_problem(data[: SNIFF_BYTES + 1])
     if why is None:
         return "obj"
-    message = "not a GLB (glTF 2.0 binary), OBJ or PNG file" + (f": {why}" if why else "")
-    raise AssetError("", message, code="unsupported_media_type")
+    raise AssetError("", f"not a GLB (glTF 2.0 binary), OBJ or PNG file: {why}", code="unsupported_media_type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +65,7 @@ class AssetRepository:
 
     async def add(self, data: bytes, kind: str | None = None) -> Asset:
         """Store ``data`` (kind sniffed when not given); adding the same bytes again returns the same asset."""
-        kind = kind or sniff_kind(data[:4096])
+        kind = kind or sniff_kind(data)
         key = blob_key(data)
         await asyncio.to_thread(self.blobs.put, data)
         try:
