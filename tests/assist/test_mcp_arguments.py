@@ -20,3 +20,11 @@ def test_an_arrays_items_are_named_in_the_plural_whatever_their_kind() -> None:
     for kind, plural in (("boolean", "booleans"), ("number", "numbers"), ("integer", "integers")):
         message = _message("s", {"type": "array", "items": {"type": kind}})
         assert message.endswith(f"x must be an array of {plural}"), message
+
+
+def test_a_string_given_shows_invisible_characters_as_escapes_and_letters_as_they_are() -> None:
+    """A string argument echoed raw carried a bidirectional override or a zero-width character into the message,
+    which then read as other text than the agent sent (Trojan Source)."""
+    message = _message("ab\u202ecd\u200b \u2066x\U000e0041 Küche 厨房", {"type": "integer"})
+    assert '"ab\\u202ecd\\u200b \\u2066x\\udb40\\udc41 Küche 厨房"' in message, message
+    assert not any(ch in message for ch in "\u202e\u200b\u2066\U000e0041")

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import Limits
 from ..errors import Issue, LimitExceeded
-from ..model.description import UNPRINTABLE
+from ..model.description import printable
 from ..scene_ids import is_scene_id
 from ..wire import json_pointer
 from .gltf_read import GltfDocument
@@ -59,10 +59,6 @@ def _shown(value: Any, budget: list[int]) -> Any:
     return value
 
 
-def _escaped(found: re.Match[str]) -> str:
-    return json.dumps(found.group())[1:-1]  # ``\\u202e``; past the BMP its surrogate pair, as JSON writes it
-
-
 def value_text(value: Any) -> str:
     """A short rendering of an extras value for messages: JSON, cut at 60 characters. Only what those show is
     rendered: a list of a million numbers that a thousand nodes' shared mesh tags with took seconds a node.
@@ -74,7 +70,7 @@ def value_text(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=str)
     except (ValueError, TypeError, RecursionError):
         text = repr(value)
-    text = UNPRINTABLE.sub(_escaped, text)
+    text = printable(text)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -10,6 +10,7 @@ same JSON-pointer paths.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated
 
@@ -36,6 +37,7 @@ __all__ = [
     "PortalSpec",
     "RoomSpec",
     "SceneDescription",
+    "printable",
     "unprintable",
 ]
 
@@ -62,6 +64,19 @@ _UNPRINTABLE_CLASS = (
 #: A character no name holds, lone surrogates (Cs: no UTF-8 holds one) among them. The schema refuses a lone surrogate
 #: in any string itself (``string_unicode``), so the patterns leave them out (a Rust string cannot hold one).
 UNPRINTABLE = re.compile(f"[{_UNPRINTABLE_CLASS}\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` as a message echoes it: its :data:`UNPRINTABLE` characters as JSON escapes (``\\u202e``; past the BMP
+    a surrogate pair, as JSON writes it), letters of every script as they are. Echoed raw, a bidirectional override
+    or an invisible character makes the message read as other text than the client sent (Trojan Source)."""
+    return UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return json.dumps(found.group())[1:-1]
+
+
 #: A name: no :data:`UNPRINTABLE` character (its length bounded apart, as ``string_too_long``).
 NAME_PATTERN = f"^[^{_UNPRINTABLE_CLASS}]*$"
 #: ``asset:<name>``: a file next to a description (the CLI) or an uploaded asset's id (the service).
