@@ -1,10 +1,12 @@
 import { Box3, Plane, Vector3 } from 'three';
 import { BoxTree } from './BoxTree.js';
+import { PassageIndex } from './PassageIndex.js';
 import {
 	checkAabb, checkPlaneHoldsQuad, checkPortalQuad, farFloor, floorFromPairs, isPlane, polygonPlane,
 } from './MetaChecks.js';
 
 // the meta checks live in MetaChecks.js; these are exported here too, where importers have found them
+export { PASSAGE_DEPTH } from './PassageIndex.js';
 export { MAX_COORDINATE, MIN_PORTAL_AREA, PLANE_SLACK, floorFromPairs, polygonPlane, quadPlane } from './MetaChecks.js';
 
 /**
@@ -44,7 +46,6 @@ export { MAX_COORDINATE, MIN_PORTAL_AREA, PLANE_SLACK, floorFromPairs, polygonPl
  * @property {import('three').Object3D|null} object the portal's node in the loaded GLB
  */
 
-const _e1 = new Vector3();
 const _e2 = new Vector3();
 const _size = new Vector3();
 
@@ -327,7 +328,9 @@ export class PortalScene {
 	 * always the cell that holds it. A point in no cell lies in those within one float32 step of its
 	 * largest coordinate (boxes and plans read back from a GLB's vertices are that coarse), else, in the
 	 * passage of a doorway (within `PASSAGE_DEPTH` of its portal's polygon, across its plane), in the
-	 * doorway's two cells: the plan of a cell rebuilt from its meshes may leave such a passage out.
+	 * doorway's two cells: the plan of a cell rebuilt from its meshes may leave such a passage out. The
+	 * passages are found in O(log portals) (`PassageIndex`, made by the first such point from the portals
+	 * as they are then), where a scan of every portal took O(portals) a frame for a camera outside the level.
 	 * @param {Vector3} point
 	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
 	 * @param {number[]} [target] filled and returned (cleared first)
@@ -343,15 +346,11 @@ export class PortalScene {
 		if ( target.length === 0 && coarse > tolerance ) this._holding( point, coarse, target );
 		// In no cell, but in a doorway's passage through its wall: in the doorway's cells. The plan of a cell
 		// made of meshes (a tagged GLB's) may leave out the passage of a doorway drawn past its wall's corners.
+		// (The passages of the portals near the point: a tree over their boxes, made on the first miss.)
 		if ( target.length === 0 ) {
 
-			for ( const portal of this.portals ) {
-
-				if ( ! inPassage( portal, point, tolerance ) ) continue;
-				if ( ! target.includes( portal.from ) ) target.push( portal.from );
-				if ( ! target.includes( portal.to ) ) target.push( portal.to );
-
-			}
+			if ( ! this._passages ) this._passages = new PassageIndex( this.portals );
+			this._passages.holding( point, tolerance, target );
 
 		}
 		if ( target.length > 1 ) target.sort( ( a, b ) => volume( this.cells[ a ].aabb ) - volume( this.cells[ b ].aabb ) || a - b );
@@ -533,53 +532,6 @@ function float32Step( point ) {
 
 	const m = Math.max( Math.abs( point.x ), Math.abs( point.y ), Math.abs( point.z ) );
 	return m > 0 && Number.isFinite( m ) ? Math.pow( 2, Math.floor( Math.log2( m ) ) - 23 ) : 0;
-
-}
-
-/** How deep a doorway's passage through its wall reaches from the portal's polygon, either side (metres). */
-export const PASSAGE_DEPTH = 0.6;
-
-const _p = new Vector3();
-
-/**
- * Does `point` lie in the passage of `portal`: within PASSAGE_DEPTH of its plane, and its foot on the
- * plane inside the (convex) polygon, within `tolerance`?
- * @param {Portal} portal
- * @param {Vector3} point
- * @param {number} tolerance
- * @returns {boolean}
- */
-function inPassage( portal, point, tolerance ) {
-
-	const n = portal.plane.normal;
-	const d = portal.plane.distanceToPoint( point );
-	if ( ! ( Math.abs( d ) <= PASSAGE_DEPTH ) ) return false;
-	_p.copy( point ).addScaledVector( n, - d );
-	const q = portal.quad;
-	// the polygon's winding about its plane's normal: the inside is on one side of every edge
-	let sign = 0;
-	for ( let i = 0; i < q.length; i ++ ) {
-
-		const a = q[ i ], b = q[ ( i + 1 ) % q.length ];
-		_e1.subVectors( b, a );
-		_e2.subVectors( _p, a );
-		const length = _e1.length();
-		if ( length === 0 ) continue;
-		const side = _e1.cross( _e2 ).dot( n ) / length; // the foot's distance from the edge's line
-		if ( side > tolerance ) {
-
-			if ( sign < 0 ) return false;
-			sign = 1;
-
-		} else if ( side < - tolerance ) {
-
-			if ( sign > 0 ) return false;
-			sign = - 1;
-
-		}
-
-	}
-	return true;
 
 }
 

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { Vector3 } from 'three';
 import { PortalScene } from '../core/PortalScene.js';
 import { PortalCuller } from '../core/PortalCuller.js';
+import { PASSAGE_DEPTH, inPassage } from '../core/PassageIndex.js';
 import { visibilityFromIndex } from '../core/StreamIndex.js';
-import { camera, doorX, meta, room } from './fixtures.js';
+import { camera, doorX, doorZ, meta, room } from './fixtures.js';
 
 /** A — B — C along +x, moved `dx` along x. */
 function corridor( dx ) {
@@ -194,6 +195,138 @@ test( 'PortalScene.fromMeta refuses a portal plane that does not hold its quad, 
 
 		const scene = PortalScene.fromMeta( meta( cells, [ doorX( 'A', 'B', 4, - 0.5, 0.5, { plane } ), doorX( 'B', 'C', 8, - 0.5, 0.5 ) ] ) );
 		assert.deepEqual( seen( scene, [ 2, 1.5, 0 ], [ 10, 1.5, 0 ] ), [ 'A', 'B', 'C' ], plane.join() );
+
+	}
+
+} );
+
+/**
+ * A `g` × `g` grid of 4 m rooms whose boxes stop 0.1 m short of the walls between them (a wall's
+ * thickness: the gaps no cell holds), a doorway in every inner wall.
+ */
+function gridWithWalls( g ) {
+
+	const cells = [], portals = [];
+	for ( let i = 0; i < g; i ++ ) for ( let j = 0; j < g; j ++ ) {
+
+		cells.push( room( `r${ i }_${ j }`, 4 * i + 0.1, 4 * j + 0.1, 4 * i + 3.9, 4 * j + 3.9 ) );
+		if ( i + 1 < g ) portals.push( doorX( `r${ i }_${ j }`, `r${ i + 1 }_${ j }`, 4 * i + 4, 4 * j + 1.5, 4 * j + 2.5 ) );
+		if ( j + 1 < g ) portals.push( doorZ( `r${ i }_${ j }`, `r${ i }_${ j + 1 }`, 4 * j + 4, 4 * i + 1.5, 4 * i + 2.5 ) );
+
+	}
+	return PortalScene.fromMeta( meta( cells, portals ) );
+
+}
+
+/** Count the reads of every portal's plane (the passage test reads it first) into `counter.reads`. */
+function countPlaneReads( scene, counter ) {
+
+	for ( const portal of scene.portals ) {
+
+		const plane = portal.plane;
+		Object.defineProperty( portal, 'plane', { get() {
+
+			counter.reads ++;
+			return plane;
+
+		} } );
+
+	}
+
+}
+
+test( 'PortalScene.findCells of a point in no cell examines the few portals near it, not every portal of the scene (a scan per frame)', () => {
+
+	const scene = gridWithWalls( 24 ); // 1,104 portals
+	assert.equal( scene.portals.length, 1104 );
+	// in a doorway's passage through the wall: its two rooms
+	assert.deepEqual( scene.findCells( new Vector3( 8, 1, 6 ) ).map( ( i ) => scene.cells[ i ].id ).sort(), [ 'r1_1', 'r2_1' ] );
+	const counter = { reads: 0 };
+	countPlaneReads( scene, counter );
+	const misses = [
+		new Vector3( - 50, 1, - 50 ), new Vector3( 500, 1, 40 ), new Vector3( 40, 30, 40 ), new Vector3( 40, - 5, 40 ), // outside the level
+		new Vector3( 8, 1, 5 ), new Vector3( 40, 1, 40 ), new Vector3( 41, 2.5, 44 ), // in a wall, beside a doorway or past its top
+	];
+	for ( const point of misses ) {
+
+		counter.reads = 0;
+		assert.deepEqual( scene.findCells( point ), [], point.toArray().join() );
+		assert.ok( counter.reads <= 16, `${ point.toArray() }: ${ counter.reads } portals examined` );
+
+	}
+	counter.reads = 0;
+	assert.deepEqual( scene.findCells( new Vector3( 44, 1, 42 ) ).map( ( i ) => scene.cells[ i ].id ).sort(), [ 'r10_10', 'r11_10' ] );
+	assert.ok( counter.reads <= 16, `${ counter.reads } portals examined` );
+
+} );
+
+/** `findCells` of a point in no cell by its definition: the cells of every portal whose passage holds it, by a scan. */
+function passageCellsLinear( scene, point, tolerance ) {
+
+	const cells = new Set();
+	for ( const portal of scene.portals ) {
+
+		if ( ! inPassage( portal, point, tolerance ) ) continue;
+		cells.add( portal.from );
+		cells.add( portal.to );
+
+	}
+	return [ ...cells ].sort( ( a, b ) => scene.cells[ a ].aabb.getSize( new Vector3() ).toArray().reduce( ( x, y ) => x * y ) - scene.cells[ b ].aabb.getSize( new Vector3() ).toArray().reduce( ( x, y ) => x * y ) || a - b );
+
+}
+
+test( 'PortalScene.findCells of a point in no cell answers as a scan of every portal does, on random portals and tolerances', () => {
+
+	const rand = random( 4242 );
+	for ( const count of [ 1, 2, 7, 60, 400 ] ) {
+
+		// small cells far from the portals, so that the points fall to the passages; two of their own for each
+		// portal but a few (the answer says which portals hold the point)
+		const cells = [], portals = [];
+		for ( let k = 0; k < count; k ++ ) {
+
+			// a quad about a centre, turned any way; some slivers, some sharp-cornered, some skewed off their plane
+			const c = [ rand() * 200 - 100, rand() * 20 - 10, rand() * 200 - 100 ];
+			const w = rand() < 0.1 ? 0.002 : rand() * 4, h = rand() * 3 + 0.01;
+			const axis = rand();
+			const n = axis < 0.3 ? new Vector3( ...[ [ 1, 0, 0 ], [ 0, 0, - 1 ], [ 0, 1, 0 ] ][ Math.floor( axis * 10 ) ] ) : new Vector3( rand() - 0.5, rand() - 0.5, rand() - 0.5 ).normalize();
+			const a = new Vector3( n.x === 1 ? 0 : 1, n.x === 1 ? 1 : 0, 0 ).cross( n ).normalize(), b = new Vector3().crossVectors( n, a );
+			const skew = rand() < 0.2 ? rand() * 3 : 0, off = rand() < 0.2 ? 0.005 : 0;
+			const corner = ( s, t, o ) => new Vector3( ...c ).addScaledVector( a, s ).addScaledVector( b, t ).addScaledVector( n, o ).toArray();
+			const quad = [ ...corner( 0, 0, 0 ), ...corner( w, 0, off ), ...corner( w + skew, h, 0 ), ...corner( skew * ( rand() < 0.5 ? 1 : 0.2 ), h, - off ) ];
+			const from = `${ k }a`, to = rand() < 0.1 ? from : `${ k }b`;
+			cells.push( { cellId: from, aabb: [ 900 + 3 * k, 0, 900, 901 + 3 * k, 1, 900 + rand() ] } );
+			if ( to !== from ) cells.push( { cellId: to, aabb: [ 900 + 3 * k, 0, 902, 901 + 3 * k, 1, 902 + rand() ] } );
+			portals.push( rand() < 0.5 ? { from, to, quad } : { from, to, quad, plane: [ n.x, n.y, n.z, - n.dot( new Vector3( ...c ) ) ] } );
+
+		}
+		// findCell's tolerance, larger ones, negative, zero and not a number: a scene for each (its passages'
+		// boxes made for that tolerance), and one asked them all in turn (its boxes made again at each doubling)
+		const tolerances = [ 1e-4, 0.003, 0.3, 0.02, 2.5, 3.9, 0, - 0.05, - 3.9, 300, NaN ];
+		const scenes = tolerances.map( () => PortalScene.fromMeta( meta( cells, portals ) ) );
+		const scene = PortalScene.fromMeta( meta( cells, portals ) );
+		for ( let k = 0; k < 600; k ++ ) {
+
+			let point;
+			if ( rand() < 0.7 ) {
+
+				// near a portal: across its plane within about the passage's depth, its foot about the quad's edges
+				const p = scene.portals[ Math.floor( rand() * scene.portals.length ) ];
+				const q = p.quad;
+				const spread = [ 0.2, 1, 3 ][ k % 3 ];
+				const s = ( 1 + 2 * spread ) * rand() - spread, t = ( 1 + 2 * spread ) * rand() - spread;
+				point = q[ 0 ].clone().lerp( q[ 1 ], s ).lerp( q[ 3 ].clone().lerp( q[ 2 ], s ), t ).addScaledVector( p.plane.normal, ( rand() * 2 - 1 ) * PASSAGE_DEPTH * 1.1 );
+
+			} else point = new Vector3( rand() * 240 - 120, rand() * 30 - 15, rand() * 240 - 120 );
+			tolerances.forEach( ( tolerance, t ) => {
+
+				const expected = passageCellsLinear( scene, point, tolerance );
+				assert.deepEqual( scenes[ t ].findCells( point, tolerance ), expected, `${ count } portals, ${ point.toArray() }, ${ tolerance }` );
+				assert.deepEqual( scene.findCells( point, tolerance ), expected, `${ count } portals, ${ point.toArray() }, ${ tolerance }, after others` );
+
+			} );
+
+		}
 
 	}
 
