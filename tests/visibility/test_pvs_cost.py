@@ -305,3 +305,34 @@ def test_merged_walks_stop_once_deeper_than_the_level_has_portals() -> None:
     pvs, stats = _flow(ir)
     assert pvs.all()
     assert stats.depth <= len(quads) + 1, stats
+
+
+def test_the_fallback_check_counts_the_reached_cells_by_their_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The refusal check ran once a batch a Python loop over the cut sources' cells, reading every set;
+    # it sums the sizes kept beside the sets now, and lists the same count and keys.
+    from sceneforge.visibility import budget as budget_module
+    from sceneforge.visibility import pvs as pvs_module
+    from sceneforge.visibility.budget import fallback_keys
+    from sceneforge.visibility.flow_graph import Graph
+    from sceneforge.visibility.portal_graph import Reach, reachable
+
+    monkeypatch.setattr(budget_module, "_FALLBACK_PAIRS", 1)  # the fallback lists the reachable cells
+    graph = build_portal_graph(grid(6, door=None))
+    gg = Graph(graph)
+    reach = reachable(graph)
+    sets = reachable_sets(graph)
+    assert [s.tolist() for s in reach.sets] == [s.tolist() for s in sets]
+    assert reach.size.tolist() == [s.size for s in sets]
+
+    class Unread(list[np.ndarray]):
+        def __getitem__(self, i: object) -> np.ndarray:  # type: ignore[override]
+            raise AssertionError("a set read to count it")
+
+    fallback = np.zeros(graph.size, bool)
+    fallback[::3] = True
+    cells = np.unique(graph.src[fallback])
+    counted = Reach(Unread(reach.sets), reach.size)
+    _, listed = pvs_module._fallback_floor(graph, gg, fallback, counted)
+    assert listed == sum(sets[c].size for c in cells.tolist()) == 36 * cells.size
+    keys, _ = fallback_keys(gg, fallback.nonzero()[0], None, reach)
+    assert np.array_equal(np.sort(keys), np.sort(np.concatenate([c * 36 + sets[c] for c in cells.tolist()])))

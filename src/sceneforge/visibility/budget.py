@@ -40,7 +40,7 @@ from ..arrays import distinct
 from ..errors import LimitExceeded
 from .flow_graph import Graph, ahead_of_planes, ranges, run_bounds
 from .frontier import Frontier
-from .portal_graph import reachable_sets
+from .portal_graph import Reach, reachable
 
 __all__ = ["FlowBudget", "FlowStats", "fallback_keys", "fallback_reaches", "pvs_too_large", "within_budget"]
 
@@ -130,22 +130,20 @@ def fallback_reaches(gg: Graph, sources: int) -> bool:
     return sources * max(gg.g.size, gg.exit_rows.size) > _FALLBACK_PAIRS
 
 
-def fallback_keys(
-    gg: Graph, sources: I64, max_pairs: int | None = None, sets: list[I64] | None = None
-) -> tuple[I64, int]:
+def fallback_keys(gg: Graph, sources: I64, max_pairs: int | None = None, reach: Reach | None = None) -> tuple[I64, int]:
     """Visible pair keys for the directed source portals cut short by the budget: their
     plane-monotone reach when (sources × portals) and (sources × exits) pairs fit ``_FALLBACK_PAIRS``, else every cell
-    reachable from their cells through the portal graph (``sets``: its :func:`~.portal_graph.reachable_sets` where
-    the caller has them already). Both are conservative."""
+    reachable from their cells through the portal graph (``reach``: its :func:`~.portal_graph.reachable` where
+    the caller has it already). Both are conservative."""
     g = gg.g
     if not fallback_reaches(gg, sources.size):
         return _plane_monotone_reach(gg, sources)
-    sets = reachable_sets(g) if sets is None else sets
+    reach = reachable(g) if reach is None else reach
     cells = distinct(g.src[sources])
-    listed = sum(int(sets[c].size) for c in cells.tolist())
+    listed = reach.listed(cells)
     if max_pairs is not None and listed > max_pairs:
         raise pvs_too_large(listed, max_pairs)
-    return np.concatenate([c * g.cell_count + sets[c] for c in cells.tolist()]), 0
+    return reach.keys(cells, g.cell_count), 0
 
 
 def _plane_monotone_reach(gg: Graph, sources: I64) -> tuple[I64, int]:

@@ -7,7 +7,8 @@ the wall it is drawn along (:func:`_wall_planes`: the walls' outlines enter here
 doorway of one wall lies in one plane whatever rounding its corners carry; a cell of meshes, such as
 a room of a GLB the compiler wrote, read back, has its plan's outline for walls). The PVS flow (:mod:`.pvs`)
 walks these rows; :func:`reachable_sets` answers the ``pvs=False`` question (every cell
-reachable through portals) without any geometry.
+reachable through portals) without any geometry, and :func:`reachable` the same sets with their sizes
+(:class:`Reach`) for the budget's fallback, which counts them for many cells at once.
 
 Cost: building the graph is O(cells + portals) numpy work (the walls asked only for quads not
 facing along an axis: ~10 ms for 1,000 cells turned off the axes, none for a plan along them).
@@ -32,7 +33,7 @@ from ..geometry.panels.faces import plan3
 from ..model.ir import DEFAULT_MATERIAL, Cell, Portal, Room, SceneIR
 from ..tolerances import ON_WALL_EPS
 
-__all__ = ["PortalGraph", "build_portal_graph", "reachable_sets"]
+__all__ = ["PortalGraph", "Reach", "build_portal_graph", "reachable", "reachable_sets"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -272,11 +273,41 @@ def _strong_components(n: int, start: I64, succ: I64) -> tuple[I64, int]:
     return comp, ncomp
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Every cell's reachable cells (:func:`reachable`): ``sets[c]`` sorted (:func:`reachable_sets`; the
+    cells of one strongly connected component share one array) and ``size[c]`` its length, (cells,) int64.
+
+    ``size`` makes the count of many cells' sets one numpy sum (:meth:`listed`), where a Python loop
+    over the cells ran once per batch of the flow (the budget's refusal check: 0.7–1.3 ms a batch on a
+    3,600-cell open hall, 6.5–7.5 ms on 10,000 cells; 0.2–0.45 and 1–2.7 ms now)."""
+
+    sets: list[I64]
+    size: I64
+
+    def listed(self, cells: I64) -> int:
+        """How many cells the sets of ``cells`` list together (repeated cells counted again)."""
+        return int(self.size[cells].sum())
+
+    def keys(self, cells: I64, n: int) -> I64:
+        """The (cell, reachable cell) pairs of ``cells`` as keys ``cell * n + reached``, cell by cell.
+        Once per flow, each cell's numpy work the length of its set (a gather of them all through
+        :func:`~sceneforge.arrays.ranges` took as long, with four arrays of the keys' size at once)."""
+        if not cells.size:
+            return np.zeros(0, np.int64)
+        return np.concatenate([c * n + self.sets[c] for c in cells.tolist()])
+
+
 def reachable_sets(graph: PortalGraph) -> list[I64]:
     """For every cell, the sorted cell indices reachable from it through portals (itself included).
 
     Cells of one strongly connected component share one array (they reach the same cells).
     """
+    return reachable(graph).sets
+
+
+def reachable(graph: PortalGraph) -> Reach:
+    """:func:`reachable_sets` and their sizes (:class:`Reach`)."""
     n = graph.cell_count
     succ = graph.dst[graph.out_rows]
     comp, ncomp = _strong_components(n, graph.out_start, succ)
@@ -302,4 +333,5 @@ def reachable_sets(graph: PortalGraph) -> list[I64]:
     for c in range(ncomp):
         raw = np.frombuffer(reach[c].to_bytes(nbytes, "little"), np.uint8)
         arrays.append(np.flatnonzero(np.unpackbits(raw, bitorder="little")[:n]).astype(np.int64))
-    return [arrays[c] for c in comp.tolist()]
+    sizes = np.array([a.shape[0] for a in arrays], np.int64)
+    return Reach([arrays[c] for c in comp.tolist()], sizes[comp])

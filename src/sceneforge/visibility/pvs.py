@@ -59,7 +59,7 @@ import numpy.typing as npt
 from ..arrays import distinct
 from .budget import FlowBudget, FlowStats, fallback_keys, fallback_reaches, pvs_too_large
 from .flow_graph import Graph, run_bounds
-from .portal_graph import PortalGraph, reachable_sets
+from .portal_graph import PortalGraph, Reach, reachable
 from .walk import flow_batch
 
 __all__ = ["SOURCES", "FlowBudget", "FlowStats", "portal_flow", "potentially_visible", "pvs_too_large"]
@@ -106,11 +106,11 @@ def portal_flow(
     here = graph.dst
     if selected.size and int((graph.out_start[here + 1] - graph.out_start[here]).sum()) > budget.graph_pairs:
         # Too many (portal, next portal) pairs to hold: every chosen cell sees what it can reach.
-        sets = reachable_sets(graph)
-        listed = sum(int(sets[c].size) for c in chosen.tolist())
+        reach = reachable(graph)
+        listed = reach.listed(chosen)
         if max_pairs is not None and listed > max_pairs:
             raise pvs_too_large(listed, max_pairs)
-        keys.extend(c * n + sets[c] for c in chosen.tolist())
+        keys.append(reach.keys(chosen, n))
         stats = FlowStats(fallback_sources=int(selected.size))
     elif selected.size:
         gg = Graph(graph)
@@ -118,7 +118,7 @@ def portal_flow(
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
         held = int(keys[0].size)
-        reachable: list[I64] | None = None  # reachable_sets(graph), made once a flow where the fallback needs them
+        reached: Reach | None = None  # reachable(graph), made once a flow where the fallback needs it
         # Sources in batches: the walks held at once stay proportional to the batch, not the level (and
         # their first steps under PAIRS).
         runs = run_bounds(gg.exit_start[selected + 1] - gg.exit_start[selected], SOURCES)
@@ -136,7 +136,7 @@ def portal_flow(
                 if held > max_pairs:
                     raise pvs_too_large(held, max_pairs, at_least=hi < selected.size)
             if max_pairs is not None and hi < selected.size:
-                reachable, listed = _fallback_floor(graph, gg, fallback, reachable)
+                reached, listed = _fallback_floor(graph, gg, fallback, reached)
                 if listed > max_pairs:
                     raise pvs_too_large(listed, max_pairs, at_least=True)
             walks, merged = walks + counts[0], merged + counts[1]
@@ -144,8 +144,8 @@ def portal_flow(
         cut = fallback.nonzero()[0]
         fb_steps = 0
         if cut.size:
-            reach, fb_steps = fallback_keys(gg, cut, max_pairs, reachable)
-            keys.append(reach)
+            fb_keys, fb_steps = fallback_keys(gg, cut, max_pairs, reached)
+            keys.append(fb_keys)
         stats = FlowStats(int(spent.sum()), int(spent.max()), walks, merged, depth, peak, int(cut.size), fb_steps)
     pairs = _distinct(np.concatenate(keys), n * n)
     src, dst = np.divmod(pairs, n)
@@ -154,19 +154,20 @@ def portal_flow(
 
 
 def _fallback_floor(
-    graph: PortalGraph, gg: Graph, fallback: npt.NDArray[np.bool_], sets: list[I64] | None
-) -> tuple[list[I64] | None, int]:
+    graph: PortalGraph, gg: Graph, fallback: npt.NDArray[np.bool_], reach: Reach | None
+) -> tuple[Reach | None, int]:
     """How many cells the fallback will list for the sources cut so far, once it is sure to list every
     cell they reach (:func:`~.budget.fallback_reaches`; cut sources are never restored, so the final
-    fallback lists these and more), else 0; with ``sets``, the graph's :func:`~.portal_graph.reachable_sets`
-    (made here when first needed, then passed back in and on to the fallback). A flow whose budget cut
+    fallback lists these and more), else 0; with ``reach``, the graph's :func:`~.portal_graph.reachable`
+    (made here when first needed, then passed back in and on to the fallback; its sizes summed by numpy,
+    where a Python loop over the cut cells ran once a batch). A flow whose budget cut
     most sources of an open hall refuses here, after its first batch, not after walking the rest
     (a 70 × 70 hall of open walls: 24 million pairs, found past its whole-flow budget)."""
     cut = fallback.nonzero()[0]
     if not cut.size or not fallback_reaches(gg, cut.size):
-        return sets, 0
-    sets = reachable_sets(graph) if sets is None else sets
-    return sets, sum(int(sets[c].size) for c in distinct(graph.src[cut]).tolist())
+        return reach, 0
+    reach = reachable(graph) if reach is None else reach
+    return reach, reach.listed(distinct(graph.src[cut]))
 
 
 def _distinct(keys: I64, size: int) -> I64:
