@@ -342,3 +342,45 @@ test( 'a walk into a wall or a corner keeps the feet on the floor: the walk push
 	collision.dispose();
 
 } );
+
+test( 'one very long frame into a wall, or into a corner, leaves the walker standing: the floor\'s push is counted apart from the walls\'', () => {
+
+	const collision = new Collision( twoRooms() );
+	// the wall's deep push made the floor's under half of the whole: 3,000 m/s for a frame, and a walker stood against
+	// a wall could not jump; at 1e5 m/s a substep's fall was under the 1e-9 m that counted as a push
+	for ( const [ dt, vx, vz ] of [ [ 1 / 60, 3000, 0 ], [ 1 / 60, 0, 3000 ], [ 1 / 60, 100, 100 ], [ 1 / 60, 1e5, 0 ], [ 10, 2, 0 ], [ 10, 30, - 30 ] ] ) {
+
+		const walker = settled( collision, 2, 0.5 );
+		walker.update( dt, new Vector3( vx, 0, vz ) );
+		assert.equal( walker.onGround, true, `${ dt } s at ${ vx }, ${ vz }` );
+		assert.ok( Math.abs( walker.position.y ) < 0.01, `${ dt } s at ${ vx }, ${ vz }: feet at ${ walker.position.y }` );
+		walker.update( 1 / 60, new Vector3( vx, 0, vz ), true );
+		assert.ok( walker.position.y > 0.05, `${ dt } s at ${ vx }, ${ vz }: no jump, feet at ${ walker.position.y }` );
+
+	}
+	collision.dispose();
+
+} );
+
+test( 'a fast walk diagonally into a room\'s corner keeps the feet on the floor: a wall\'s inner diagonal edge pushes no one up', () => {
+
+	const collision = new Collision( twoRooms() );
+	// 30 m/s and more into the north-west corner rose 0.16 m: a substep 0.15 m into the wall met the face's other
+	// triangle at their shared diagonal, whose push pointed up the wall
+	for ( const speed of [ 30, 50, 100, 300, 1000 ] ) for ( const [ dx, dz ] of [ [ 1, 1 ], [ - 1, 1 ], [ 1, - 1 ], [ - 1, - 1 ] ] ) {
+
+		const walker = settled( collision, 2, 0.5 );
+		let highest = walker.position.y;
+		for ( let t = 0; t < 60; t ++ ) {
+
+			walker.update( 1 / 60, new Vector3( speed * dx, 0, speed * dz ) );
+			highest = Math.max( highest, walker.position.y );
+
+		}
+		assert.ok( highest < 0.01, `${ speed } m/s along ${ dx }, ${ dz }: feet rose to ${ highest }` );
+		assert.equal( walker.onGround, true, `${ speed } m/s along ${ dx }, ${ dz }` );
+
+	}
+	collision.dispose();
+
+} );
