@@ -165,34 +165,14 @@ async def test_postgresql_failing_is_a_database_fault(pg_engine: AsyncEngine, sq
         ), fault.public
 
 
-async def test_a_transaction_a_cancel_cuts_lets_go_of_the_write_lock(sqlite_engine: AsyncEngine) -> None:
-    """A cancel landing while a statement runs tears the connection down: its transaction is rolled back and the
-    write lock free once that statement ends. Before, the connection was closed without its rollback; sqlite3 kept
-    it open while its unfinished statement lived (until the garbage collector came), and with it the write lock:
-    every other writer failed, "database is locked"."""
-    started = asyncio.Event()
-
-    async def cut() -> None:
-        async with write_transaction(sqlite_engine) as conn:
-            await conn.execute(update(api_keys).where(api_keys.c.id == 1).values(name="cut"))
-            started.set()
-            await conn.execute(SLOW_STATEMENT)
-
-    task = asyncio.create_task(cut())
-    await started.wait()
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await asyncio.to_thread(write_lock_free, sqlite_engine)
-    async with sqlite_engine.connect() as conn:
-        assert (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one() == "a"
-
-
-async def test_a_cancel_never_cuts_a_written_transaction(sqlite_engine: AsyncEngine) -> None:
-    """A cancel landing while a statement of :func:`written` runs is raised in the caller at once; the transaction
-    still commits and lets go of the write lock. Cut there, the connection was torn down without its rollback and
-    held SQLite's write lock until the garbage collector found it: every other writer failed, "database is
+@pytest.mark.parametrize(("how", "kept"), [("write_transaction", "a"), ("written", "written")])
+async def test_a_cancel_during_a_statement_leaves_the_write_lock_free(
+    sqlite_engine: AsyncEngine, how: str, kept: str
+) -> None:
+    """A cancel landing while a statement runs is raised in the caller. A :func:`write_transaction` cut so is rolled
+    back, :func:`written`'s runs on and commits; either way the write lock is free once the statement ends. Before,
+    the cut connection was closed without its rollback; sqlite3 kept it open while its unfinished statement lived
+    (until the garbage collector came), and with it the write lock: every other writer failed, "database is
     locked"."""
     started = asyncio.Event()
 
@@ -201,7 +181,11 @@ async def test_a_cancel_never_cuts_a_written_transaction(sqlite_engine: AsyncEng
         started.set()
         await conn.execute(SLOW_STATEMENT)
 
-    task = asyncio.create_task(written(sqlite_engine, body))
+    async def cut() -> None:
+        async with write_transaction(sqlite_engine) as conn:
+            await body(conn)
+
+    task = asyncio.create_task(cut() if how == "write_transaction" else written(sqlite_engine, body))
     await started.wait()
     await asyncio.sleep(0.05)
     task.cancel()
@@ -209,4 +193,4 @@ async def test_a_cancel_never_cuts_a_written_transaction(sqlite_engine: AsyncEng
         await task
     assert await asyncio.to_thread(write_lock_free, sqlite_engine)
     async with sqlite_engine.connect() as conn:
-        assert (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one() == "written"
+        assert (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one() == kept
