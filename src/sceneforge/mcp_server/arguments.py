@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..errors import Issue, RequestInvalid, listed
-from ..model.description import printable
 from ..wire import json_pointer, json_type, shown
 
 __all__ = ["ArgumentsInvalid", "refused_arguments"]
@@ -45,6 +44,8 @@ def _given(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, str):  # cut, then quoted: the quotes stay around what is shown
+        from ..model.description import printable  # only to word a refusal: `mcp --url` loads no compiler module
+
         return f"the string {printable(json.dumps(shown(value), ensure_ascii=False))}"
     try:
         return f"the {json_type(value)} {shown(repr(value))}"
