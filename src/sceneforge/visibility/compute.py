@@ -69,7 +69,7 @@ def compute_visibility(
     elif sets is None:
         sets = cell_sets(ir, pvs)
     if max_entries is not None:
-        listed = sum(int(s.size) for s in sets)
+        listed = sum(map(len, sets))  # len of each array in C: no Python frame per cell
         if listed > max_entries:
             raise pvs_too_large(listed, max_entries, pvs=pvs)
     ids = [c.cell_id for c in ir.cells]
