@@ -181,6 +181,44 @@ def test_rasterize_triangle_covers_its_area(x0, z0, x1, z1, x2, z2):
     assert abs(covered - area) <= perimeter + 2
 
 
+def _below(tri: np.ndarray, cut: float) -> np.ndarray:
+    """The part of triangle ``tri`` (3, 3) at or below height ``cut``: a polygon (n, 3), clipped edge by edge."""
+    out = []
+    for a, b in zip(tri, np.roll(tri, -1, axis=0), strict=True):
+        if a[1] <= cut:
+            out.append(a)
+        if (a[1] <= cut) != (b[1] <= cut):
+            out.append(a + (b - a) * (cut - a[1]) / (b[1] - a[1]))
+    return np.array(out).reshape(-1, 3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.05, 0.95), min_size=6, max_size=6), st.lists(st.floats(-1.0, 1.0), min_size=3, max_size=3),
+    st.floats(-1.2, 1.2),
+)  # fmt: skip
+def test_rasterize_cut_keeps_the_part_of_a_sloped_triangle_below_it(corners, heights, cut):
+    """Top-down, a sloped triangle cut at a height covers as many pixels as the area of its part below the
+    cut (to within that part's perimeter); a higher cut never loses a pixel a lower one kept."""
+    size = 64
+    tri = np.array([[corners[0], heights[0], corners[1]], [corners[2], heights[1], corners[3]],
+                    [corners[4], heights[2], corners[5]]])  # fmt: skip
+    cam = orthographic((0.0, 0.0, 1.0, 1.0), 2.0, -2.0)
+
+    def covered(cut_y: float | None) -> np.ndarray:
+        rgb = rasterize(tri[None], np.array([[1.0, 0.0, 0.0]]), cam, size, size, cut_y=cut_y, background=(0, 0, 1),
+                        outline=False)  # fmt: skip
+        return np.any(rgb != [0, 0, 255], axis=2)
+
+    part = _below(tri, cut)[:, [0, 2]] * size
+    area = 0.5 * abs(np.dot(part[:, 0], np.roll(part[:, 1], -1)) - np.dot(part[:, 1], np.roll(part[:, 0], -1)))
+    perimeter = float(np.hypot(*(part - np.roll(part, -1, axis=0)).T).sum())
+    kept = covered(cut)
+    assert abs(int(kept.sum()) - area) <= perimeter + 2
+    assert not (kept & ~covered(cut + 0.3)).any()
+    assert (covered(1.5) == covered(None)).all()
+
+
 def test_rasterize_depth_nearest_wins_and_cut_removes():
     cam = orthographic((0.0, 0.0, 1.0, 1.0), 5.0, -5.0)
     low = [[0, 0.0, 0], [1, 0.0, 1], [1, 0.0, 0]]

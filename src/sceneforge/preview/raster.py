@@ -181,8 +181,21 @@ def _draw(
         x = xa + (cy - ya) * (xb - xa) / np.where(crosses, yb - ya, 1.0)
         left = np.where(crosses, np.minimum(left, x), left)
         right = np.where(crosses, np.maximum(right, x), right)
-    px0 = np.clip(np.ceil(left - 0.5), 0, width).astype(np.int64)
-    px1 = np.clip(np.ceil(right - 0.5) - 1, -1, width - 1).astype(np.int64)
+    first, last = np.ceil(left - 0.5), np.ceil(right - 0.5) - 1
+    if cut is not None:
+        # The cut is a line across each triangle in screen space (height over w and 1 / w are both affine
+        # there): per row, keep the pixels whose centres lie below it, ``a * x + b <= 0``.
+        ia, ib, ic, ya_, yb_, yc_ = cut
+        lv = level[tri]
+        a = ya_[tri] - lv * ia[tri]
+        b = (yb_[tri] - lv * ib[tri]) * cy + (yc_[tri] - lv * ic[tri])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            edge_x = -b / a
+        first = np.where(a < 0, np.maximum(first, np.ceil(edge_x - 0.5)), first)
+        last = np.where(a > 0, np.minimum(last, np.floor(edge_x - 0.5)), last)
+        last = np.where(((a == 0) & (b > 0)) | np.isnan(a) | np.isnan(b), -1.0, last)
+    px0 = np.clip(first, 0, width).astype(np.int64)
+    px1 = np.clip(last, -1, width - 1).astype(np.int64)
     counts = np.maximum(px1 - px0 + 1, 0)
     nonempty = np.flatnonzero(counts)
     tri, py, cy, px0, counts = tri[nonempty], py[nonempty], cy[nonempty], px0[nonempty], counts[nonempty]
@@ -193,17 +206,13 @@ def _draw(
         base = int(ends[start - 1]) if start else 0
         stop = max(int(np.searchsorted(ends, base + BATCH_FRAGMENTS, side="right")), start + 1)
         k = counts[start:stop]
-        row = np.repeat(np.arange(start, stop), k)
-        px = px0[row] + (np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
+        # Per-row values spread over the row's pixels with repeats (sequential), not gathers.
+        spans = tri[start:stop]
+        t = np.repeat(spans, k)
+        px = np.arange(int(k.sum())) + np.repeat(px0[start:stop] - (np.cumsum(k) - k), k)
         cx = px + 0.5
-        t = tri[row]
-        depth = z_row[row] + za[t] * cx
-        pix = py[row] * width + px
-        if cut is not None:
-            ia, ib, ic, ya_, yb_, yc_ = cut
-            cyr = cy[row]
-            below = (ya_[t] * cx + yb_[t] * cyr + yc_[t]) <= level[t] * (ia[t] * cx + ib[t] * cyr + ic[t])
-            t, depth, pix = t[below], depth[below], pix[below]
+        depth = np.repeat(z_row[start:stop], k) + np.repeat(za[spans], k) * cx
+        pix = np.repeat(py[start:stop] * width, k) + px
         q = np.clip((depth * 0.5 + 0.5) * _DEPTH_STEPS, 0, _DEPTH_STEPS).astype(np.int64)
         np.minimum.at(zbuf, pix, q)
         win = q == zbuf[pix]
@@ -218,7 +227,6 @@ def _compose(
     covered = ids >= 0
     palette = np.vstack([shade, background[None, :]]).astype(np.float32)
     index = np.where(covered, ids, len(shade))
-    rgb = palette[index]
     if outline and covered.any():
         # Depth and shading discontinuities drawn dark: crisp room and wall edges.
         z = np.where(covered, zbuf, _DEPTH_STEPS).astype(np.float32).reshape(height, width) / _DEPTH_STEPS
@@ -233,6 +241,11 @@ def _compose(
         edge[:, 1:] |= np.abs(np.diff(luma, axis=1)) > 0.04
         edge[1:] |= np.abs(np.diff(luma, axis=0)) > 0.04
         edge = edge.reshape(-1) & covered
-        rgb[edge] *= 0.55
+        # An edge pixel is its colour darkened: one more palette entry per colour, chosen by index.
+        index = index + edge * len(palette)
+        palette = np.vstack([palette, palette * np.float32(0.55)])
+    # Every pixel is a palette entry: sRGB-encode the palette, not each pixel.
+    rgb = palette
     srgb = np.where(rgb <= 0.0031308, rgb * 12.92, 1.055 * np.power(np.clip(rgb, 0, 1), 1 / 2.4) - 0.055)
-    return np.ascontiguousarray((np.clip(srgb, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(height, width, 3))
+    encoded = (np.clip(srgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return np.ascontiguousarray(encoded[index].reshape(height, width, 3))
