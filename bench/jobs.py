@@ -117,7 +117,8 @@ def _sqlite_cluster(root: Path, **extra: str) -> Cluster:
     data = root / "data"
     upgrade(default_url(data))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
-    env |= {"SCENEFORGE_DATA_DIR": str(data), "SCENEFORGE_WRITE_RATE": "0"}
+    env |= {"SCENEFORGE_DATA_DIR": str(data), "SCENEFORGE_DATABASE_URL": default_url(data)}
+    env |= {"SCENEFORGE_WRITE_RATE": "0"}
     env |= {"SCENEFORGE_LINK_SECRET": "bench-link-secret-0123", "PYTHONUNBUFFERED": "1", **extra}
     cluster = Cluster(root, env)
     cluster.write_key = cluster._make_key()
