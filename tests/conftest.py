@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 #: Real-server fixtures (PostgreSQL, Redis, S3) shared by every suite: one server per session.
@@ -24,3 +25,17 @@ if os.environ.get("PYTHONPATH"):
     os.environ["PYTHONPATH"] = os.pathsep.join(
         os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a ``slow`` test first, then those needing a real server, each group in its own order:
+    ``make test`` hands whole files to its workers in this order (xdist ``--dist loadfile``), so the longest
+    start first and no worker runs one alone at the end."""
+
+    def weight(item: pytest.Item) -> int:
+        return 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("server") else 2
+
+    rank: dict[str, int] = {}
+    for item in items:
+        rank[item.path.as_posix()] = min(rank.get(item.path.as_posix(), 2), weight(item))
+    items.sort(key=lambda item: rank[item.path.as_posix()])

@@ -598,6 +598,7 @@ def machine_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     yield from start_api(tmp_path_factory.mktemp("stateful"), auth={"write_rate": 0})
 
 
+@pytest.mark.slow
 def test_drafts_contract_holds_for_any_sequence_of_requests(machine_api: Api) -> None:
     DraftMachine.api = machine_api
     run_state_machine_as_test(

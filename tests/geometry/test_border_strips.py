@@ -293,7 +293,8 @@ def long_room_with_openings_over_one_another(rng: np.random.Generator) -> tuple[
     return room, quads
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_openings_over_one_another_build_the_boolean_solid_at_random(seed: int) -> None:
     room, quads = long_room_with_openings_over_one_another(np.random.default_rng(seed))
