@@ -8,6 +8,7 @@ kernel completes the handshake, nothing reads the request.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ import pytest
 
 from sceneforge.errors import NotFound, StorageError, StorageFull
 from sceneforge.storage import S3BlobStore
+from sceneforge.storage.s3 import SMALL_PUT_BYTES
 from tests.api.conftest import TEST01, s3_storage, start_api
 
 #: A blob operation not ended by then is held without bound (botocore's default was 60 s a try, 4 tries).
@@ -147,9 +149,33 @@ def test_s3_out_of_room_is_storage_full(erring_endpoint: Callable[[int, str], st
 def test_s3_that_refuses_connections_is_a_storage_error() -> None:
     with socket.create_server(("127.0.0.1", 0)) as closed:
         endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    error = _ends(lambda: _store(endpoint).put(b"glTF"))
-    assert isinstance(error, StorageError) and error.code == "blob_store_unavailable", repr(error)
-    assert error.public == "the blob store could not read: S3 could not be reached (EndpointConnectionError)"
+    store = _store(endpoint)
+    for operation, verb in ((lambda: store.put(b"glTF"), "write"), (lambda: store.get("0" * 64), "read")):
+        error = _ends(operation)
+        assert isinstance(error, StorageError) and error.code == "blob_store_unavailable", repr(error)
+        assert error.public == f"the blob store could not {verb}: S3 could not be reached (EndpointConnectionError)"
+
+
+def test_a_small_put_and_a_get_are_one_request_each(s3_server: Any) -> None:
+    """A small blob is written without asking first whether it is stored, and read whole in one GET; a large one is
+    looked for first (its bytes are not sent again)."""
+    from tests.storage.conftest import s3_store
+
+    store = s3_store(s3_server)
+    sent: list[str] = []
+    store.client.meta.events.register("before-send.s3", lambda request, **_: sent.append(request.method))
+    small = b"small blob " + os.urandom(8)
+    key = store.put(small)
+    assert store.put(small) == key and sent == ["PUT", "PUT"]
+    sent.clear()
+    assert store.get(key) == small and sent == ["GET"]
+    with pytest.raises(NotFound):
+        store.get("f" * 64)
+    sent.clear()
+    big = os.urandom(SMALL_PUT_BYTES + 1)
+    store.put(big)
+    store.put(big)
+    assert sent == ["HEAD", "PUT", "HEAD"]
 
 
 def test_the_api_answers_503_while_s3_is_silent_and_works_once_it_answers(

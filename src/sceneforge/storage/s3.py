@@ -18,6 +18,7 @@ from .blobs import (
     WITHDRAWN_PREFIX,
     BlobInfo,
     BlobStore,
+    blob_key,
     check_key,
     is_key,
     withdrawn_key,
@@ -32,6 +33,10 @@ DEFAULT_TIMEOUT_S = 10.0
 #: Retries of a request that failed or timed out (botocore's ``max_attempts``: 4 tries in all).
 RETRIES = 3
 
+
+#: Blobs up to this many bytes are written without asking first whether they are stored: one request instead of
+#: two (the same bytes written again are the same object); a larger one is looked for first, not sent again.
+SMALL_PUT_BYTES = 1 << 20
 
 #: What S3 answers when the caller's own bucket exists already (another instance made it first).
 _OWNED = "BucketAlreadyOwnedByYou"
@@ -140,6 +145,25 @@ class S3BlobStore(BlobStore):
             self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
         except (BotoCoreError, ClientError) as exc:
             raise self._fault(exc, f"write blob {key}") from exc
+
+    def put(self, data: bytes) -> str:
+        if len(data) > SMALL_PUT_BYTES:
+            return super().put(data)
+        key = blob_key(data)
+        self._write(key, data)
+        return key
+
+    def get(self, key: str) -> bytes:
+        """The whole blob in one GET (the store's own :meth:`~BlobStore.get` asks for its size first)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._object(key))
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and _is_missing(exc):
+                raise NotFound(f"blob {key} does not exist") from None
+            raise self._fault(exc, f"read blob {key}") from exc
+        return b"".join(self._stream(response["Body"], int(response["ContentLength"]), CHUNK_SIZE, key))
 
     def exists(self, key: str) -> bool:
         try:
