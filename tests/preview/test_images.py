@@ -69,6 +69,31 @@ def test_floorplan_svg_has_a_shape_per_cell_and_the_doors(office):
     assert doors is not None and doors.get("d").count("M") == len(vertical)
 
 
+def test_floorplan_svg_draws_each_cell_in_its_own_group(office):
+    """Each cell's group holds its own floor and walls and its label sits on its floor: mapped back to metres by
+    the storey's one scale and offset (fitted over all its cells), every group's shapes lie in its cell's box."""
+    scene, _ = office
+    root = ET.fromstring(floorplan_svg(scene))
+    boxes = {c.cell_id: np.array(c.aabb) for c in scene.cells}
+    for storey in root.findall(f".//{SVG}g[@class='storey']"):
+        spans, cells = [], []
+        for g in storey.findall(f"{SVG}g[@class='cell']"):
+            shapes = " ".join(p.get("d") for p in g.findall(f"{SVG}path"))
+            points = np.array(re.findall(r"(-?[\d.]+) (-?[\d.]+)", shapes), dtype=float)
+            if len(points):
+                spans.append(np.concatenate([points.min(axis=0), points.max(axis=0)]))
+                cells.append(g.get("data-cell-id"))
+        drawn = np.array(spans)
+        metres = np.array([boxes[c][[0, 2, 3, 5]] for c in cells])
+        # x_svg = scale * x + offset: one scale and two offsets for the whole storey.
+        a = np.zeros((4 * len(cells), 3))
+        a[:, 0] = metres.ravel()
+        a[0::2, 1] = a[1::2, 2] = 1.0
+        fit, *_ = np.linalg.lstsq(a, drawn.ravel(), rcond=None)
+        assert fit[0] > 0
+        assert np.abs(a @ fit - drawn.ravel()).max() <= 0.05 * fit[0] + 0.02
+
+
 def test_floorplan_svg_escapes_names():
     from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
     from tests.support.scenes import box_surfaces

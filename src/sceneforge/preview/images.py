@@ -92,28 +92,30 @@ def thumbnail_png(scene: BuiltScene | Prepared, size: int = THUMBNAIL_SIZE) -> b
 # -- floor plan -------------------------------------------------------------------------------
 
 
-def _section(tris: F64, y: float) -> F64:
-    """(S, 2, 2) xz segments where the plane ``y`` cuts the triangles (T, 3, 3)."""
-    d = tris[:, :, 1] - y
+def _section(tris: F64, y: float | F64) -> tuple[F64, npt.NDArray[np.intp]]:
+    """(S, 2, 2) xz segments where the plane ``y`` (one height, or (T,) one per triangle) cuts the triangles
+    (T, 3, 3), and the (S,) triangles they cut, in order."""
+    d = tris[:, :, 1] - (y[:, None] if isinstance(y, np.ndarray) else y)
     d = np.where(d == 0.0, 1e-9, d)  # a vertex on the plane counts as just above it
     a, b = d, np.roll(d, -1, axis=1)
     crosses = (a * b) < 0
     hit = crosses.sum(axis=1) == 2
     if not hit.any():
-        return np.zeros((0, 2, 2))
+        return np.zeros((0, 2, 2)), np.zeros(0, dtype=np.intp)
     t3, a, b, crosses = tris[hit], a[hit], b[hit], crosses[hit]
     p, q = t3, np.roll(t3, -1, axis=1)
     s = (a / np.where(crosses, a - b, 1.0))[:, :, None]
     points = (p + (q - p) * s)[:, :, [0, 2]]  # (n, 3 edges, 2)
     order = np.argsort(~crosses, axis=1, kind="stable")[:, :2]
-    return np.take_along_axis(points, order[:, :, None], axis=1)
+    return np.take_along_axis(points, order[:, :, None], axis=1), np.flatnonzero(hit)
 
 
 def _fmt(values: F64, template: str) -> str:
     return format_rows(template, np.round(values, 2))
 
 
-def _floor_triangles(tris: F64, floor_y: float, cut_y: float) -> npt.NDArray[np.bool_]:
+def _floor_triangles(tris: F64, floor_y: F64, cut_y: F64) -> npt.NDArray[np.bool_]:
+    """The floor triangles (facing up, between each triangle's ``floor_y`` - 0.5 and ``cut_y``)."""
     n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
     up = n[:, 1] > 0.7 * np.linalg.norm(n, axis=1)
     y = tris[:, :, 1].mean(axis=1)
@@ -121,13 +123,29 @@ def _floor_triangles(tris: F64, floor_y: float, cut_y: float) -> npt.NDArray[np.
     return keep
 
 
-def _cell_cut(storey: Storey, cell: BuiltCell) -> tuple[float, float]:
-    """The floor height and cut height a plan draws ``cell`` at: its storey's, or, for a cell whose floor lies at
-    or over the storey's cut (a step of a stair drawn as cells of its own), its own floor's and that plus the
-    storey's cut over its floor: cut at the storey's height, it showed no wall, nor any floor in the PNG."""
-    if cell.aabb[1] < storey.cut_y:
-        return storey.floor_y, storey.cut_y
-    return float(cell.aabb[1]), float(cell.aabb[1]) + (storey.cut_y - storey.floor_y)
+def _cell_cuts(storey: Storey, cells: list[BuiltCell]) -> tuple[F64, F64]:
+    """The (n,) floor heights and (n,) cut heights a plan draws ``cells`` at: their storey's, or, for a cell whose
+    floor lies at or over the storey's cut (a step of a stair drawn as cells of its own), its own floor's and that
+    plus the storey's cut over its floor: cut at the storey's height, it showed no wall, nor any floor in the PNG."""
+    low = np.array([c.aabb[1] for c in cells], dtype=np.float64)
+    own = ~(low < storey.cut_y)
+    return np.where(own, low, storey.floor_y), np.where(own, low + (storey.cut_y - storey.floor_y), storey.cut_y)
+
+
+def _rows(template: str, values: npt.NDArray[np.generic]) -> list[str]:
+    """``template`` filled with each row of ``values`` ((n, ...) holding its fields), one string a row."""
+    return format_rows(template + "\n", values).split("\n")[:-1]
+
+
+def _weighted_centres(centres: F64, weights: F64, at: npt.NDArray[np.intp]) -> F64:
+    """Per group of rows ``at[i]:at[i + 1]``, the mean of ``centres`` (n, 2) weighted by ``weights`` (n,)."""
+    sums = np.zeros((len(at) - 1, 2))
+    totals = np.zeros(len(at) - 1)
+    full = np.flatnonzero(at[1:] > at[:-1])
+    if full.size:
+        sums[full] = np.add.reduceat(centres * weights[:, None], at[full], axis=0)
+        totals[full] = np.add.reduceat(weights, at[full])
+    return sums / np.maximum(totals, 1e-12)[:, None]
 
 
 def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
@@ -141,31 +159,42 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
         out[..., 1] = (points[..., 1] - lo[2]) * scale + offset[1]
         return out
 
+    # Every cell's triangles at once (floors, wall sections, colours, centres); the loop below only joins text.
+    cells = storey.cells
+    tris, cols = p.cell_triangles(cells)
+    counts = np.array([p.triangles[c.cell_id][0].shape[0] for c in cells], dtype=np.intp)
+    owner = np.repeat(np.arange(len(cells)), counts)
+    floor_ys, cut_ys = _cell_cuts(storey, cells)
+    floor = _floor_triangles(tris, floor_ys[owner], cut_ys[owner])
+    ft = xy(tris[floor][:, :, [0, 2]])
+    floors_of = np.bincount(owner[floor], minlength=len(cells))
+    floor_at = np.concatenate([[0], np.cumsum(floors_of)])
+    first = np.minimum(floor_at[:-1], max(len(ft) - 1, 0))
+    colors = np.clip(cols[floor][first] * 1.1 + 0.08, 0, 1) if len(ft) else np.zeros((len(cells), 3))
+    fills = _rows("#%02x%02x%02x", (colors * 255).astype(np.int64))
+    floor_rows = _rows("M%s %sL%s %sL%s %sZ", np.round(ft, 2))
+    u, v = ft[:, 1] - ft[:, 0], ft[:, 2] - ft[:, 0]
+    area = 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
+    centres = _weighted_centres(ft.mean(axis=1), area, floor_at)
+    walls, cut = _section(tris, cut_ys[owner])
+    wall_rows = _rows("M%s %sL%s %s", np.round(xy(walls), 2))
+    wall_at = np.searchsorted(owner[cut], np.arange(len(cells) + 1))
     labels = []
-    for cell in storey.cells:
-        tris, cols = p.triangles[cell.cell_id]
-        floor_y, cut_y = _cell_cut(storey, cell)
-        floor = _floor_triangles(tris, floor_y, cut_y)
-        cid = _xml_attr(cell.cell_id)
-        parts.append(f'<g class="cell" data-cell-id={cid}>')
-        if floor.any():
-            ft = xy(tris[floor][:, :, [0, 2]])
-            color = np.clip(cols[floor][0] * 1.1 + 0.08, 0, 1)
-            fill = "#" + "".join(f"{int(v * 255):02x}" for v in color)
-            parts.append(f'<path class="floor" fill="{fill}" d="{_fmt(ft, "M%s %sL%s %sL%s %sZ")}"/>')
-            u, v = ft[:, 1] - ft[:, 0], ft[:, 2] - ft[:, 0]
-            area = 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
-            centre = (ft.mean(axis=1) * area[:, None]).sum(axis=0) / max(float(area.sum()), 1e-12)
+    for i, cell in enumerate(cells):
+        parts.append(f'<g class="cell" data-cell-id={_xml_attr(cell.cell_id)}>')
+        if floors_of[i]:
+            path = "".join(floor_rows[floor_at[i] : floor_at[i + 1]])
+            parts.append(f'<path class="floor" fill="{fills[i]}" d="{path}"/>')
+            centre = centres[i]
         else:
-            a = np.array(cell.aabb)
-            centre = xy(np.array([(a[0] + a[3]) / 2, (a[2] + a[5]) / 2]))
-            x0, y0 = xy(a[[0, 2]])
-            x1, y1 = xy(a[[3, 5]])
+            box = np.array(cell.aabb)
+            centre = xy(np.array([(box[0] + box[3]) / 2, (box[2] + box[5]) / 2]))
+            x0, y0 = xy(box[[0, 2]])
+            x1, y1 = xy(box[[3, 5]])
             parts.append(f'<rect class="floor" x="{x0:.2f}" y="{y0:.2f}" width="{x1 - x0:.2f}" '
                          f'height="{y1 - y0:.2f}" fill="#eeeeee"/>')  # fmt: skip
-        walls = _section(tris, cut_y)
-        if walls.shape[0]:
-            parts.append(f'<path class="wall" d="{_fmt(xy(walls), "M%s %sL%s %s")}"/>')
+        if wall_at[i + 1] > wall_at[i]:
+            parts.append(f'<path class="wall" d="{"".join(wall_rows[wall_at[i] : wall_at[i + 1]])}"/>')
         parts.append("</g>")
         labels.append(f'<text x="{centre[0]:.2f}" y="{centre[1]:.2f}">{_xml_text(cell.cell_id)}</text>')
     doors, openings = [], []
@@ -289,7 +318,7 @@ def floorplan_png(scene: BuiltScene | Prepared) -> bytes:
     for storey, (lo, hi), (x, y) in zip(levels, extents, grid.corners, strict=True):
         pw, ph = max(int((hi[0] - lo[0]) * scale), 1), max(int((hi[2] - lo[2]) * scale), 1)
         tris, cols = p.cell_triangles(storey.cells)
-        cuts = np.array([_cell_cut(storey, cell)[1] for cell in storey.cells])
+        cuts = _cell_cuts(storey, storey.cells)[1]
         counts = [p.triangles[cell.cell_id][0].shape[0] for cell in storey.cells]
         # Each cell cut where the SVG cuts it: one height for the storey unless a cell's floor lies over it.
         cut: float | F64 = storey.cut_y if (cuts == storey.cut_y).all() else np.repeat(cuts, counts)
