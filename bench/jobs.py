@@ -138,12 +138,12 @@ async def _builds_per_s(cluster: Cluster, url: str, builds: int, tag: str) -> fl
         pending = set(ids)
         deadline = time.monotonic() + 600
         while pending:
-            jobs = (await client.get("/jobs", params={"take": 500})).json()
+            jobs = (await client.get("/jobs", params={"take": 500, "type": "build"})).json()
             pending -= {j["jobId"] for j in jobs if j["status"] == "Succeeded"}
             bad = [j for j in jobs if j["jobId"] in pending and j["status"] in {"Failed", "Canceled"}]
             if bad or time.monotonic() > deadline:
                 raise RuntimeError(f"builds did not all succeed: {bad[:2]}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.25)  # (a list of 500 jobs every 50 ms took a good part of the server's CPU)
         return builds / (time.perf_counter() - started)
 
 
