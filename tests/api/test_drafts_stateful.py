@@ -604,7 +604,7 @@ def test_drafts_contract_holds_for_any_sequence_of_requests(machine_api: Api) ->
     run_state_machine_as_test(
         DraftMachine,
         settings=settings(
-            max_examples=20,
+            max_examples=12,
             stateful_step_count=25,
             deadline=None,
             database=None,
