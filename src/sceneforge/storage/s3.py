@@ -155,15 +155,20 @@ class S3BlobStore(BlobStore):
 
     def get(self, key: str) -> bytes:
         """The whole blob in one GET (the store's own :meth:`~BlobStore.get` asks for its size first)."""
+        response = self._read(key, self.client.get_object)
+        return b"".join(self._stream(response["Body"], int(response["ContentLength"]), CHUNK_SIZE, key))
+
+    def _read(self, key: str, request: Any, **params: Any) -> Any:
+        """The answer of ``request`` (a client call) for blob ``key``: :class:`NotFound` when S3 has no such object,
+        a :class:`StorageError` when it fails."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._object(key))
+            return request(Bucket=self.bucket, Key=self._object(key), **params)
         except (BotoCoreError, ClientError) as exc:
             if isinstance(exc, ClientError) and _is_missing(exc):
                 raise NotFound(f"blob {key} does not exist") from None
             raise self._fault(exc, f"read blob {key}") from exc
-        return b"".join(self._stream(response["Body"], int(response["ContentLength"]), CHUNK_SIZE, key))
 
     def exists(self, key: str) -> bool:
         try:
@@ -173,30 +178,13 @@ class S3BlobStore(BlobStore):
         return True
 
     def size(self, key: str) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._object(key))
-        except (BotoCoreError, ClientError) as exc:
-            if isinstance(exc, ClientError) and _is_missing(exc):
-                raise NotFound(f"blob {key} does not exist") from None
-            raise self._fault(exc, f"read blob {key}") from exc
-        return int(head["ContentLength"])
+        return int(self._read(key, self.client.head_object)["ContentLength"])
 
     def iter_range(self, key: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         if stop <= start:
             self.size(key)  # an empty range of a missing blob is still NotFound
             return iter(())
-        try:
-            response = self.client.get_object(
-                Bucket=self.bucket, Key=self._object(key), Range=f"bytes={start}-{stop - 1}"
-            )
-        except (BotoCoreError, ClientError) as exc:
-            if isinstance(exc, ClientError) and _is_missing(exc):
-                raise NotFound(f"blob {key} does not exist") from None
-            raise self._fault(exc, f"read blob {key}") from exc
+        response = self._read(key, self.client.get_object, Range=f"bytes={start}-{stop - 1}")
         return self._stream(response["Body"], stop - start, chunk_size, key)
 
     def _stream(self, body: Any, expected: int, chunk_size: int, key: str) -> Iterator[bytes]:
