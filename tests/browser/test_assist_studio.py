@@ -24,6 +24,8 @@ from tests.browser.studio import build_over_http, http_json, open_studio, set_de
 from tests.scenes import TWO_ROOMS
 from tests.support.servers import free_port, stop_process
 
+pytestmark = pytest.mark.server  # Chromium and a sceneforge server
+
 #: Model output that would run script if it reached the page as HTML.
 HOSTILE = ' <img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 WIDEN = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
