@@ -264,11 +264,13 @@ export class PortalScene {
 	 * is not finite. O(log n) for a point in few boxes: a tree over the boxes (`BoxTree`), built by the
 	 * first query from the boxes as they are then.
 	 * @param {Vector3} point
-	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
+	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside (negative: how far inside it
+	 * must be); not a number throws
 	 * @returns {number}
 	 */
 	findCell( point, tolerance = 1e-4 ) {
 
+		checkTolerance( 'findCell', tolerance );
 		const query = this._query();
 		query.point = point;
 		query.tolerance = tolerance;
@@ -332,12 +334,14 @@ export class PortalScene {
 	 * passages are found in O(log portals) (`PassageIndex`, made by the first such point from the portals
 	 * as they are then), where a scan of every portal took O(portals) a frame for a camera outside the level.
 	 * @param {Vector3} point
-	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
+	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside (negative: how far inside it
+	 * must be); not a number throws
 	 * @param {number[]} [target] filled and returned (cleared first)
 	 * @returns {number[]} cell indices; empty when no cell and no doorway holds the point
 	 */
 	findCells( point, tolerance = 1e-4, target = [] ) {
 
+		checkTolerance( 'findCells', tolerance );
 		target.length = 0;
 		this._holding( point, tolerance, target );
 		// In no cell, but within a float32 step of one (7.8 mm at 100 km): the boxes and plans of a file rebuilt
@@ -558,5 +562,17 @@ function orientTowards( plane, fromBox, toBox ) {
 	const dTo = plane.distanceToPoint( toBox.getCenter( _e2 ) );
 	const dFrom = plane.distanceToPoint( fromBox.getCenter( _e2 ) );
 	if ( dTo < 0 && dFrom > 0 ) plane.negate();
+
+}
+
+/**
+ * A tolerance that is not a number made every comparison with it false: any point near a doorway counted as in
+ * its passage. Refused, naming the method.
+ * @param {string} method
+ * @param {number} tolerance
+ */
+function checkTolerance( method, tolerance ) {
+
+	if ( typeof tolerance !== 'number' || Number.isNaN( tolerance ) ) throw new Error( `PortalScene.${ method }: tolerance must be a number, got ${ tolerance }` );
 
 }

@@ -300,9 +300,9 @@ test( 'PortalScene.findCells of a point in no cell answers as a scan of every po
 			portals.push( rand() < 0.5 ? { from, to, quad } : { from, to, quad, plane: [ n.x, n.y, n.z, - n.dot( new Vector3( ...c ) ) ] } );
 
 		}
-		// findCell's tolerance, larger ones, negative, zero and not a number: a scene for each (its passages'
-		// boxes made for that tolerance), and one asked them all in turn (its boxes made again at each doubling)
-		const tolerances = [ 1e-4, 0.003, 0.3, 0.02, 2.5, 3.9, 0, - 0.05, - 3.9, 300, NaN ];
+		// findCell's tolerance, larger ones, negative and zero: a scene for each (its passages' boxes made for that
+		// tolerance), and one asked them all in turn (its boxes made again at each doubling)
+		const tolerances = [ 1e-4, 0.003, 0.3, 0.02, 2.5, 3.9, 0, - 0.05, - 3.9, 300 ];
 		const scenes = tolerances.map( () => PortalScene.fromMeta( meta( cells, portals ) ) );
 		const scene = PortalScene.fromMeta( meta( cells, portals ) );
 		for ( let k = 0; k < 600; k ++ ) {
@@ -329,5 +329,19 @@ test( 'PortalScene.findCells of a point in no cell answers as a scan of every po
 		}
 
 	}
+
+} );
+
+test( 'PortalScene.findCell and findCells refuse a tolerance that is not a number, naming it (NaN put every point near a doorway in its passage)', () => {
+
+	const scene = PortalScene.fromMeta( meta( [ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ) ], [ doorX( 'A', 'B', 4, - 0.6, 0.6 ) ] ) );
+	const nearTheDoor = new Vector3( 4.5, 1, 0 );
+	for ( const bad of [ NaN, '0.1', null ] ) {
+
+		assert.throws( () => scene.findCells( nearTheDoor, bad ), /PortalScene\.findCells: tolerance must be a number/ );
+		assert.throws( () => scene.findCell( nearTheDoor, bad ), /PortalScene\.findCell: tolerance must be a number/ );
+
+	}
+	assert.deepEqual( scene.findCells( nearTheDoor ), [ 1 ] );
 
 } );
