@@ -17,8 +17,8 @@ a scene, so it is never headed ``invalid scene``. Only a result that breaks the 
 
 from __future__ import annotations
 
-import copy
 import json
+import pickle
 import re
 from typing import Any
 
@@ -149,7 +149,8 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     import jsonpointer
 
     checked = check_ops(ops)
-    doc: Any = copy.deepcopy(description)
+    # A copy made in C (a round trip through pickle's own bytes): copy.deepcopy of a large draft took ~3 times as long.
+    doc: Any = pickle.loads(pickle.dumps(description, protocol=pickle.HIGHEST_PROTOCOL))
     copied = 0
     for i, op in enumerate(checked):
         name = op["op"]
