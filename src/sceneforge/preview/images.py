@@ -162,8 +162,7 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
     # Every cell's triangles at once (floors, wall sections, colours, centres); the loop below only joins text.
     cells = storey.cells
     tris, cols = p.cell_triangles(cells)
-    counts = np.array([p.triangles[c.cell_id][0].shape[0] for c in cells], dtype=np.intp)
-    owner = np.repeat(np.arange(len(cells)), counts)
+    owner = np.repeat(np.arange(len(cells)), p.triangle_counts(cells))
     floor_ys, cut_ys = _cell_cuts(storey, cells)
     floor = _floor_triangles(tris, floor_ys[owner], cut_ys[owner])
     ft = xy(tris[floor][:, :, [0, 2]])
@@ -319,9 +318,9 @@ def floorplan_png(scene: BuiltScene | Prepared) -> bytes:
         pw, ph = max(int((hi[0] - lo[0]) * scale), 1), max(int((hi[2] - lo[2]) * scale), 1)
         tris, cols = p.cell_triangles(storey.cells)
         cuts = _cell_cuts(storey, storey.cells)[1]
-        counts = [p.triangles[cell.cell_id][0].shape[0] for cell in storey.cells]
         # Each cell cut where the SVG cuts it: one height for the storey unless a cell's floor lies over it.
-        cut: float | F64 = storey.cut_y if (cuts == storey.cut_y).all() else np.repeat(cuts, counts)
+        one = (cuts == storey.cut_y).all()
+        cut: float | F64 = storey.cut_y if one else np.repeat(cuts, p.triangle_counts(storey.cells))
         cam = orthographic((float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])), float(cuts.max()) + 0.01,
                            storey.floor_y - 1.0)  # fmt: skip
         img = rasterize(tris, cols, cam, pw, ph, cut_y=cut)

@@ -166,8 +166,12 @@ def _draw(
     za, zb, zc = _plane(xs, ys, sz[live])
     cut = None
     if cut_y is not None:
-        cut = (*_plane(xs, ys, inv_w[live]), *_plane(xs, ys, wy[live] * inv_w[live]))
+        # The cut is a line across each triangle in screen space (height over w and 1 / w are both affine
+        # there): the pixels below it have ``a * x + b * y + c <= 0``.
+        ia, ib, ic = _plane(xs, ys, inv_w[live])
+        ya, yb, yc = _plane(xs, ys, wy[live] * inv_w[live])
         level = np.broadcast_to(np.asarray(cut_y, dtype=np.float64), (sx.shape[0],))[live]
+        cut = (ya - level * ia, yb - level * ib, yc - level * ic)
     # One row per (triangle, pixel row it covers).
     rows = (y1[live] - y0[live] + 1).astype(np.int64)
     tri = np.repeat(np.arange(live.size), rows)
@@ -183,12 +187,8 @@ def _draw(
         right = np.where(crosses, np.maximum(right, x), right)
     first, last = np.ceil(left - 0.5), np.ceil(right - 0.5) - 1
     if cut is not None:
-        # The cut is a line across each triangle in screen space (height over w and 1 / w are both affine
-        # there): per row, keep the pixels whose centres lie below it, ``a * x + b <= 0``.
-        ia, ib, ic, ya_, yb_, yc_ = cut
-        lv = level[tri]
-        a = ya_[tri] - lv * ia[tri]
-        b = (yb_[tri] - lv * ib[tri]) * cy + (yc_[tri] - lv * ic[tri])
+        # per row, the pixels whose centres lie below the cut: ``a * x + b <= 0``
+        a, b = cut[0][tri], cut[1][tri] * cy + cut[2][tri]
         with np.errstate(divide="ignore", invalid="ignore"):
             edge_x = -b / a
         first = np.where(a < 0, np.maximum(first, np.ceil(edge_x - 0.5)), first)
@@ -245,7 +245,6 @@ def _compose(
         index = index + edge * len(palette)
         palette = np.vstack([palette, palette * np.float32(0.55)])
     # Every pixel is a palette entry: sRGB-encode the palette, not each pixel.
-    rgb = palette
-    srgb = np.where(rgb <= 0.0031308, rgb * 12.92, 1.055 * np.power(np.clip(rgb, 0, 1), 1 / 2.4) - 0.055)
+    srgb = np.where(palette <= 0.0031308, palette * 12.92, 1.055 * np.power(np.clip(palette, 0, 1), 1 / 2.4) - 0.055)
     encoded = (np.clip(srgb, 0, 1) * 255 + 0.5).astype(np.uint8)
     return np.ascontiguousarray(encoded[index].reshape(height, width, 3))

@@ -114,6 +114,10 @@ class Prepared:
     #: Each cell's (T, 3, 3) world triangles and (T, 3) base colours, by cell id.
     triangles: dict[str, tuple[F64, F64]]
 
+    def triangle_counts(self, cells: list[BuiltCell]) -> npt.NDArray[np.intp]:
+        """How many triangles each of ``cells`` has (their runs in :meth:`cell_triangles`)."""
+        return np.array([self.triangles[c.cell_id][0].shape[0] for c in cells], dtype=np.intp)
+
     def cell_triangles(self, cells: list[BuiltCell]) -> tuple[F64, F64]:
         """The triangles and colours of ``cells``, in their order."""
         parts = [self.triangles[c.cell_id] for c in cells]
