@@ -190,7 +190,8 @@ async def test_shutdown_hands_the_job_back_whatever_ends_the_build(
     # The job's last attempt: before, a build that ended with an error during shutdown was recorded as a
     # failure — Failed here (a limit is permanent; a lost worker on the last attempt), Queued after a backoff
     # otherwise — whenever the error reached the runner instead of its task's cancel.
-    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, max_attempts=1))
+    # progress_interval_s 0: the build's one progress report, made as it starts, is written at once.
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, max_attempts=1, progress_interval_s=0.0))
     assert svc.pool is not None
     build = _LosesItsCancel(ending)
     svc.pool.runner.executor = build

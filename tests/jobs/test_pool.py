@@ -97,3 +97,43 @@ async def test_a_job_claimed_while_closing_is_handed_back() -> None:
     store.taken.set()
     await closing
     assert runner.released == ["late"]
+
+
+class _CountingStore:
+    """An empty queue that counts the claims of each job type."""
+
+    def __init__(self) -> None:
+        self.claims: dict[str, int] = {}
+
+    async def claim(self, owner: str, lease_s: float, types: tuple[str, ...]) -> Any:
+        for kind in types:
+            self.claims[kind] = self.claims.get(kind, 0) + 1
+        return None
+
+
+async def test_a_wake_reaches_only_the_loops_of_its_type() -> None:
+    """An enqueue wakes its type's idle loops only (each claim is a database round trip), and a job the runner
+    queues (a build's preview) wakes that type's loops at once, not after their poll."""
+    store, runner = _CountingStore(), _IdleRunner()
+    pool = WorkerPool(store, runner, {"build": 2, "preview": 1}, poll_s=60.0)  # type: ignore[arg-type]
+    pool.start()
+    try:
+
+        async def settled(counts: dict[str, int]) -> None:
+            for _ in range(100):
+                if store.claims == counts:
+                    await asyncio.sleep(0.05)  # and nothing more follows
+                    assert store.claims == counts
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError(f"claims {store.claims}, expected {counts}")
+
+        await settled({"build": 2, "preview": 1})  # each loop's first look
+        pool.wake("build")
+        await settled({"build": 4, "preview": 1})
+        runner.on_queued("preview")  # type: ignore[attr-defined]
+        await settled({"build": 4, "preview": 2})
+        pool.wake()
+        await settled({"build": 6, "preview": 3})
+    finally:
+        await asyncio.wait_for(pool.close(), 5)

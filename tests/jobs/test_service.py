@@ -11,6 +11,7 @@ import pytest
 
 from sceneforge.errors import JobError, NotFound, SceneInvalid
 from sceneforge.jobs import JobService, JobStatus
+from sceneforge.jobs.build import compile_build
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
 
@@ -277,3 +278,54 @@ async def test_build_time_invalid_input_fails_at_once(service: JobService) -> No
     job = await service.enqueue(data)
     done = await _finished(service, job.job_id)
     assert done.status is JobStatus.FAILED and done.attempt == 1 and done.error["issues"]
+
+
+@pytest.mark.parametrize(("build", "seconds", "progressed"), [(None, 0, False), (slow_build, 0.6, True)])
+async def test_progress_is_written_once_a_job_has_run_past_the_interval(
+    engine: Any, blobs: FileBlobStore, data_dir: Path, build: Any, seconds: float, progressed: bool
+) -> None:
+    """A job that ends within ``progress_interval_s`` of its start writes no progress (its end says 100 %): a
+    burst of small builds would write and publish two more events each. A longer one reports as it goes, and
+    reaches 100 % before its end."""
+    interval = 5.0 if build is None else 0.1
+    jobs = {"workers": 1, "lease_s": 300.0, "poll_s": 0.1, "progress_interval_s": interval}
+    svc = JobService(engine, blobs, Settings(storage={"data_dir": data_dir}, jobs=jobs), build=build or compile_build)
+    await svc.start()
+    try:
+        job = await svc.enqueue(description("timed"), options={"seconds": seconds})
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.SUCCEEDED and done.progress == 100.0
+        mine = [e for e in await svc.log.read(0) if e.body.get("job", {}).get("jobId") == job.job_id]
+        percents = [e.body["job"]["progress"] for e in mine if e.type == "job.progress"]
+        assert bool(percents) is progressed, percents
+        if progressed:
+            assert percents[-1] == 100.0
+    finally:
+        await svc.close()
+
+
+async def test_a_short_job_stores_its_result_without_renewing_its_lease(service: JobService) -> None:
+    """A build that ends within a third of its lease (the watcher's period) goes to storing its version
+    without one more lease renewal: the version's transaction checks the job is still held. The preview it
+    queues does the same (its files wait for ``begin_storing``)."""
+    assert service.pool is not None
+    store = service.pool.runner.store
+    renewals: list[str] = []
+    heartbeat = store.heartbeat
+
+    async def counted(job_id: str, *args: Any, **kwargs: Any) -> str:
+        renewals.append(job_id)
+        return await heartbeat(job_id, *args, **kwargs)
+
+    store.heartbeat = counted  # type: ignore[method-assign]
+    job = await service.enqueue(description("brief"))
+    done = await _finished(service, job.job_id)
+    assert done.status is JobStatus.SUCCEEDED, done.error
+
+    async def previewed() -> Any:
+        jobs = await service.recent(5, type="preview")
+        return jobs[0] if jobs and jobs[0].finished else None
+
+    preview = await wait_for(previewed, 90)
+    assert preview.status is JobStatus.SUCCEEDED, preview.error
+    assert renewals == []

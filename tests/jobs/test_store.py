@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -206,3 +207,20 @@ async def test_a_cancelled_claim_still_commits_and_publishes_and_frees_the_datab
     job = await store.get("a")
     assert job.status is JobStatus.RUNNING and job.lease_owner == "w1"
     await wait_for(lambda: [e.type for e in published] == ["job.status"], 10)
+
+
+async def test_an_idle_claim_waits_for_no_writer(store: JobStore, data_dir: Path) -> None:
+    """With no job due, a claim is a read: it answers None at once while another writer holds SQLite's write lock
+    (as a claim transaction it waited for the lock, up to the busy timeout, and every idle loop polls)."""
+    import sqlite3
+
+    await store.create("later", "s", description_key="k", type="export")
+    writer = sqlite3.connect(data_dir / "sceneforge.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert await asyncio.wait_for(store.claim("w", 10, types=("build",)), 3) is None
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+    claimed = await store.claim("w", 10, types=("export",))
+    assert claimed is not None and claimed.job_id == "later"

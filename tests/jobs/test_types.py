@@ -237,6 +237,31 @@ def test_types_output_executors_carry_their_types_timeout(data_dir: Path) -> Non
     }
 
 
+async def test_types_output_workers_run_at_a_lower_cpu_priority(data_dir: Path) -> None:
+    """Preview and export worker processes yield the CPU to builds (niceness +10); build workers do not."""
+    import os
+
+    settings = Settings(storage={"data_dir": data_dir})
+    executors = {**output_executors(settings, size=1), "build": ProcessExecutor(1, settings.limits)}
+    try:
+        for each in executors.values():
+            await each.start()
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        lowered = min(19, ours + 10)
+        expected = {"preview": {lowered}, "export": {lowered}, "build": {ours}}
+
+        def niceness() -> dict[str, set[int]]:
+            return {kind: {os.getpriority(os.PRIO_PROCESS, pid) for pid in e.pids()} for kind, e in executors.items()}
+
+        # A child lowers its priority as it starts, just after it is forked: looked at until it has.
+        await wait_for(lambda: niceness() == expected, 20)
+        await asyncio.sleep(0.2)
+        assert niceness() == expected
+    finally:
+        for each in executors.values():
+            await each.close()
+
+
 async def test_types_export_past_its_timeout_is_killed_and_failed_once(
     engine: Any, blobs: FileBlobStore, tmp_path: Path, data_dir: Path
 ) -> None:

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import resource
 import signal
 import sys
@@ -168,10 +169,14 @@ def _cap_memory(memory_mb: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits, memory_mb: int | None = None) -> None:
+def _child_main(
+    conn: Connection, cancel: Any, build: BuildFn, limits: Limits, memory_mb: int | None = None, nice: int = 0
+) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the server reaches the group: the parent decides
     _cap_memory(memory_mb)
+    if nice:
+        os.nice(nice)
 
     def progress(stage: str, fraction: float) -> None:
         if cancel.is_set():
@@ -208,10 +213,10 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits, m
 
 
 class _Child:
-    def __init__(self, ctx: Any, build: BuildFn, limits: Limits, memory_mb: int | None) -> None:
+    def __init__(self, ctx: Any, build: BuildFn, limits: Limits, memory_mb: int | None, nice: int) -> None:
         self.cancel = ctx.Event()
         self.conn, child_end = ctx.Pipe()
-        args = (child_end, self.cancel, build, limits, memory_mb)
+        args = (child_end, self.cancel, build, limits, memory_mb, nice)
         self.process = ctx.Process(target=_child_main, args=args, daemon=True)
         self.process.start()
         child_end.close()
@@ -231,7 +236,8 @@ class ProcessExecutor(Executor):
     """``size`` worker processes building under ``limits``; ``run`` waits for an idle one.
 
     ``timeout_s`` and ``memory_mb`` (None or 0: none) bound each run; a run past ``timeout_s`` is
-    killed and fails naming the timeout setting of ``kind``, the job type the executor runs.
+    killed and fails naming the timeout setting of ``kind``, the job type the executor runs. ``nice`` is
+    added to each child's niceness: background work (previews, exports) yields the CPU to builds.
     """
 
     #: Seconds a canceled child may take to reach its next progress call before it is killed.
@@ -246,8 +252,9 @@ class ProcessExecutor(Executor):
         timeout_s: float | None = None,
         memory_mb: int | None = None,
         kind: str = "build",
+        nice: int = 0,
     ) -> None:
-        self.size, self.limits, self.build, self.kind = size, limits, build, kind
+        self.size, self.limits, self.build, self.kind, self.nice = size, limits, build, kind, nice
         self.timeout_s = timeout_s or None
         self.memory_mb = memory_mb or None
         self._ctx = multiprocessing.get_context("forkserver")
@@ -259,7 +266,7 @@ class ProcessExecutor(Executor):
         self._closed = False
 
     def _spawn(self) -> _Child:
-        return _Child(self._ctx, self.build, self.limits, self.memory_mb)
+        return _Child(self._ctx, self.build, self.limits, self.memory_mb, self.nice)
 
     async def _respawn(self) -> _Child:
         """A new child, started off the event loop (the first one waits for the fork server's imports)."""

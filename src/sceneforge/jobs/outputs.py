@@ -15,7 +15,11 @@ from .executor import Executor
 from .states import BuildJob
 from .store import JobStore
 
-__all__ = ["output_executors", "queue_output"]
+__all__ = ["OUTPUT_NICE", "output_executors", "queue_output"]
+
+#: Niceness added to the output types' worker processes: a burst of builds queues a preview each, and a
+#: preview takes several times a small build's CPU; builds, which someone waits for, go first.
+OUTPUT_NICE = 10
 
 
 async def queue_output(
@@ -43,7 +47,7 @@ async def queue_output(
 
 def output_executors(settings: Settings, size: int | None = None) -> dict[str, Executor]:
     """A worker-process executor per output job type (``size`` processes each, default its concurrency),
-    bounded by the type's timeout and the workers' memory cap."""
+    bounded by the type's timeout and the workers' memory cap, at :data:`OUTPUT_NICE`."""
     from .executor import ProcessExecutor
     from .types import OUTPUT_TYPES, TYPES, type_settings
 
@@ -53,6 +57,6 @@ def output_executors(settings: Settings, size: int | None = None) -> dict[str, E
         assert work is not None
         out[kind] = ProcessExecutor(
             size or cfg.concurrency, settings.limits, work,
-            timeout_s=cfg.timeout_s, memory_mb=settings.jobs.memory_mb, kind=kind,
+            timeout_s=cfg.timeout_s, memory_mb=settings.jobs.memory_mb, kind=kind, nice=OUTPUT_NICE,
         )  # fmt: skip
     return out

@@ -2,9 +2,11 @@
 
 ``lanes`` gives each job type its number of loops (its concurrency, :mod:`.types`). A loop claims
 the next job of its type (priority, then age), runs it with the :class:`~.runner.JobRunner` (in a
-worker process, or for ``assist`` in this event loop), and
-claims again; when its queue is empty it sleeps ``poll_s`` or until :meth:`wake` (called on a
-local enqueue). The :class:`Sweeper` beside it reclaims expired leases and applies retention.
+worker process, or for ``assist`` in this event loop), and claims again; when its queue is empty it
+sleeps ``poll_s`` or until :meth:`wake` of its type (called on a local enqueue, and when the runner
+queues a job: a build's preview). Only that type's loops wake: every claim is a database round trip,
+and on SQLite a write transaction when a job is due. The :class:`Sweeper` beside it reclaims expired
+leases and applies retention.
 
 :meth:`close` ends the loops by a flag as well as by cancelling them: Python 3.11's
 ``asyncio.wait_for`` can swallow a cancel that arrives as its inner wait ends, and a loop that lost
@@ -38,7 +40,8 @@ class WorkerPool:
         self.lanes = dict(lanes)
         self.store, self.runner, self.poll_s = store, runner, poll_s
         self.size = sum(self.lanes.values())
-        self._wake = asyncio.Event()
+        self._wake = {kind: asyncio.Event() for kind in self.lanes}
+        runner.on_queued = self.wake
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
 
@@ -48,8 +51,11 @@ class WorkerPool:
             asyncio.create_task(self._loop(i, kind), name=f"job-worker-{kind}-{i}") for i, kind in enumerate(kinds)
         ]
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, kind: str | None = None) -> None:
+        """Wake the idle loops of job type ``kind`` (None: of every type)."""
+        for which, event in self._wake.items():
+            if kind is None or which == kind:
+                event.set()
 
     def cancel(self, job_id: str) -> bool:
         """Stop a job running in this pool right away (the runner's watcher would within ``cancel_poll_s``)."""
@@ -72,6 +78,7 @@ class WorkerPool:
             return None
 
     async def _loop(self, index: int, kind: str = "build") -> None:
+        wake = self._wake[kind]
         while not self._closing:
             job = await self._claim(index, kind)
             if self._closing:
@@ -79,11 +86,11 @@ class WorkerPool:
                     await asyncio.shield(self.runner.release(job))
                 return
             if job is None:
-                self._wake.clear()
-                await wait_event(self._wake, self.poll_s)
+                wake.clear()
+                await wait_event(wake, self.poll_s)
                 continue
-            if index + 1 < self.size:
-                self._wake.set()  # others may find more work
+            if self.lanes[kind] > 1:
+                wake.set()  # the type's other loops may find more work
             try:
                 await self.runner.run_one(job)
             except Exception:
@@ -92,7 +99,7 @@ class WorkerPool:
     async def close(self) -> None:
         self._closing = True
         self.runner.closing()
-        self._wake.set()
+        self.wake()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -27,7 +27,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
@@ -134,8 +134,13 @@ class _Attempt:
     def __init__(self, job: BuildJob, executor: Executor | AssistWork) -> None:
         self.job, self.executor = job, executor
         self.stop: str | None = None  # HeartbeatAnswer.CANCEL or .LOST once the build must stop
-        self.last_progress = 0.0
+        #: When progress was last written (the attempt's start until then: a job that ends within the
+        #: interval writes none, its end says 100 %).
+        self.last_progress = time.monotonic()
         self.last_stage: str | None = None
+        self.progress_written = False
+        #: When the lease was last renewed (its claim, just before the attempt, until the watcher renews it).
+        self.renewed = time.monotonic()
 
 
 class JobRunner:
@@ -171,6 +176,13 @@ class JobRunner:
         self.assist = assist
         #: Set by :meth:`closing`: an attempt that ends without its result is handed back, not failed.
         self.stopping = False
+        #: Called with a job type when this runner queues a job of it (the embedded pool wakes its loops).
+        self.on_queued: Callable[[str], None] | None = None
+
+    @property
+    def _renew_every(self) -> float:
+        """Seconds between lease renewals: a third of the lease."""
+        return max(0.05, self.settings.lease_s / 3)
 
     def all_executors(self) -> list[Executor]:
         return [self.executor, *self.executors.values()]
@@ -250,10 +262,15 @@ class JobRunner:
                 if isinstance(exc, BuildCanceled):
                     return _Ended(await self._stopped(attempt))
                 return _Ended(await self._failed(job, exc))
-        answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s, attempt=job.attempt)
-        if answer != HeartbeatAnswer.OK:
-            attempt.stop = answer
-            return _Ended(await self._stopped(attempt))
+        # The lease renewed for storing the result, unless it was within the watcher's period (two thirds of it are
+        # left, as during the run). A cancel or a lost lease since is found when the result is stored: the
+        # version's transaction checks the job is still held (``_held``), an output's files wait for
+        # ``begin_storing``.
+        if time.monotonic() - attempt.renewed >= self._renew_every:
+            answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s, attempt=job.attempt)
+            if answer != HeartbeatAnswer.OK:
+                attempt.stop = answer
+                return _Ended(await self._stopped(attempt))
         return data, output
 
     async def _run_one(self, job: BuildJob) -> BuildJob | None:
@@ -342,7 +359,10 @@ class JobRunner:
         cfg = self.types.get(kind)
         if cfg is None:
             return None
-        return await queue_output(self.store, cfg, scene_id, n, glb_key, kind, options, priority=priority)
+        job = await queue_output(self.store, cfg, scene_id, n, glb_key, kind, options, priority=priority)
+        if self.on_queued is not None:
+            self.on_queued(kind)
+        return job
 
     async def _run_output(self, job: BuildJob) -> BuildJob | None:
         """A preview or export job: its work on the version's GLB in a worker process, its files stored
@@ -515,12 +535,12 @@ class JobRunner:
         return await self._finish(job, JobStatus.QUEUED, error=error, retry_in_s=delay)
 
     async def _progress(self, attempt: _Attempt, stage: str, fraction: float) -> None:
+        """Written at most once a ``progress_interval_s`` (from the attempt's start), and at 100 % once any was."""
         now = time.monotonic()
-        if stage == attempt.last_stage and now - attempt.last_progress < self.settings.progress_interval_s:
+        soon = now - attempt.last_progress < self.settings.progress_interval_s
+        if soon and (stage == attempt.last_stage or fraction < 1.0 or not attempt.progress_written):
             return
-        if now - attempt.last_progress < self.settings.progress_interval_s and fraction < 1.0:
-            return
-        attempt.last_progress, attempt.last_stage = now, stage
+        attempt.last_progress, attempt.last_stage, attempt.progress_written = now, stage, True
         await self.store.progress(attempt.job.job_id, self.owner, stage, fraction * 100.0, attempt=attempt.job.attempt)
 
     @contextlib.asynccontextmanager
@@ -537,14 +557,13 @@ class JobRunner:
     async def _watch(self, attempt: _Attempt) -> None:
         """Renew the lease every third of it; check for a cancel every ``cancel_poll_s``; once the attempt
         must stop, ask its executor to stop it until the attempt ends (the block stops this task)."""
-        job_id, number, renew_every = attempt.job.job_id, attempt.job.attempt, max(0.05, self.settings.lease_s / 3)
-        renewed = time.monotonic()
+        job_id, number = attempt.job.job_id, attempt.job.attempt
         while True:
             await asyncio.sleep(self.settings.cancel_poll_s)
             try:
-                if time.monotonic() - renewed >= renew_every:
+                if time.monotonic() - attempt.renewed >= self._renew_every:
                     answer = await self.store.heartbeat(job_id, self.owner, self.settings.lease_s, attempt=number)
-                    renewed = time.monotonic()
+                    attempt.renewed = time.monotonic()
                 else:
                     flagged = await self.store.cancel_requested([job_id])
                     answer = HeartbeatAnswer.CANCEL if flagged else HeartbeatAnswer.OK

@@ -243,7 +243,7 @@ class JobService:
     async def _dispatch(self, kind: str) -> None:
         """Tell the workers a ``kind`` job was queued: this process's pool, or a Celery wake-up on its queue."""
         if self.pool is not None:
-            self.pool.wake()
+            self.pool.wake(kind)
         elif self._send_wakeups is not None:
             await self._wake_celery(1, kind)
 

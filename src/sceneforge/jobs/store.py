@@ -253,16 +253,25 @@ class JobStore:
         """Take the next due Queued job of one of ``types`` (or ``job_id``) for ``owner``: Running, attempt + 1,
         leased. None if none."""
 
-        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
-            now = self.clock()
-            due = and_(
+        def due_at(now: datetime) -> ColumnElement[bool]:
+            which = jobs.c.id == job_id if job_id is not None else jobs.c.type.in_(list(types))
+            return and_(
                 jobs.c.status == JobStatus.QUEUED.value,
                 jobs.c.canceled.is_(False),
                 or_(jobs.c.next_attempt_at.is_(None), jobs.c.next_attempt_at <= now),
+                which,
             )
-            which = jobs.c.id == job_id if job_id is not None else jobs.c.type.in_(list(types))
-            due = and_(due, which)
-            query = select(jobs).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id).limit(1)
+
+        # Looked for first without the write lock: an idle worker's claim is a read, not a write transaction
+        # (on SQLite one writer at a time, and every idle lane polls).
+        async with self.engine.connect() as conn:
+            if (await conn.execute(select(jobs.c.id).where(due_at(self.clock())).limit(1))).first() is None:
+                return None
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
+            now = self.clock()
+            order = (jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
+            query = select(jobs).where(due_at(now)).order_by(*order).limit(1)
             query = locking(conn, query, skip_locked=True)
             row = (await conn.execute(query)).first()
             if row is None:
