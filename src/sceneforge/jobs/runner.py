@@ -384,11 +384,9 @@ class JobRunner:
             answer = await self.store.begin_storing(job.job_id, self.owner, attempt=job.attempt)
             if answer != HeartbeatAnswer.OK:
                 return None if answer == HeartbeatAnswer.LOST else await self._finish(job, JobStatus.CANCELED)
-            for name, blob in sorted(output.items()):
-                made = await self.artifacts.put(
-                    job.scene_id, n, name, blob, CONTENT_TYPES.get(name, "application/octet-stream")
-                )
-                stored[name] = {"eTag": made.etag, "bytes": made.bytes}
+            files = [(name, blob, CONTENT_TYPES.get(name, "application/octet-stream")) for name, blob in output.items()]
+            for made in await self.artifacts.put_many(job.scene_id, n, sorted(files)):
+                stored[made.name] = {"eTag": made.etag, "bytes": made.bytes}
         except VersionGone as exc:  # would be gone on every retry too
             gone: dict[str, Any] = {"message": str(exc), "issues": [], "attempt": job.attempt, "kind": "error"}
             return await self._finish(job, JobStatus.FAILED, error=gone)

@@ -11,7 +11,7 @@ refused (:class:`VersionGone`) and its blob removed unless another record uses i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,19 +61,31 @@ class ArtifactRepository:
 
     async def put(self, scene_id: str, n: int, name: str, data: bytes, content_type: str) -> Artifact:
         """Store ``data`` as artifact ``name`` of version ``n`` (replacing an earlier one of that name)."""
-        key = await asyncio.to_thread(self.blobs.put, data)
-        etag = key[:16]  # the key is the data's SHA-256
+        (made,) = await self.put_many(scene_id, n, [(name, data, content_type)])
+        return made
+
+    async def put_many(self, scene_id: str, n: int, files: Sequence[tuple[str, bytes, str]]) -> list[Artifact]:
+        """Store each ``(name, data, content type)`` as an artifact of version ``n`` (replacing earlier ones of
+        those names), the rows in one transaction: all of them or, for a version gone meanwhile, none."""
+        if len({name for name, _, _ in files}) != len(files):
+            raise ValueError("artifact names repeat")
+        keys = await asyncio.to_thread(lambda: [self.blobs.put(data) for _, data, _ in files])
         now = self.clock()
-        row = dict(scene_id=scene_id, n=n, name=name, blob_key=key, etag=etag, bytes=len(data),
-                   content_type=content_type, created_at=now)  # fmt: skip
-        where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
+        made = [
+            Artifact(scene_id, n, name, key, key[:16], len(data), content_type, now)  # the key is the data's SHA-256
+            for (name, data, content_type), key in zip(files, keys, strict=True)
+        ]
+        names = [a.name for a in made]
 
         async def body(conn: AsyncConnection) -> list[str]:
             if not await _scene_exists(conn, scene_id, lock=True):
-                raise VersionGone(scene_id, n, name)
+                raise VersionGone(scene_id, n, ", ".join(names))
+            where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name.in_(names))
             gone = delete(artifacts).where(where).returning(artifacts.c.blob_key)
             replaced = list((await conn.execute(gone)).scalars())
-            await conn.execute(insert(artifacts).values(**row))
+            columns = ("scene_id", "n", "name", "blob_key", "etag", "bytes", "content_type", "created_at")
+            rows = [{c: getattr(a, c) for c in columns} for a in made]
+            await conn.execute(insert(artifacts), rows)
             return replaced
 
         try:
@@ -85,14 +97,16 @@ class ArtifactRepository:
                 raise
             from .gc import release
 
-            await release(self.engine, self.blobs, [key])  # unless another record uses the same bytes
-            raise VersionGone(scene_id, n, name) from None
-        await asyncio.to_thread(self.blobs.ensure, key, data)  # a release may have raced the row (storage/gc.py)
-        if any(old != key for old in replaced):
+            await release(self.engine, self.blobs, keys)  # unless another record uses the same bytes
+            raise VersionGone(scene_id, n, ", ".join(names)) from None
+        # A release may have raced the rows (storage/gc.py).
+        pairs = [(key, data) for key, (_, data, _) in zip(keys, files, strict=True)]
+        await asyncio.to_thread(lambda: [self.blobs.ensure(key, data) for key, data in pairs])
+        if old := [key for key in replaced if key not in keys]:
             from .gc import release
 
-            await release(self.engine, self.blobs, [old for old in replaced if old != key])  # unless shared
-        return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)
+            await release(self.engine, self.blobs, old)  # unless shared
+        return made
 
     async def get(self, scene_id: str, n: int, name: str) -> Artifact:
         """Artifact ``name`` of version ``n``; :class:`NotFound` until it has been made."""
