@@ -100,13 +100,16 @@ class ArtifactRepository:
             await release(self.engine, self.blobs, keys)  # unless another record uses the same bytes
             raise VersionGone(scene_id, n, ", ".join(names)) from None
         # A release may have raced the rows (storage/gc.py).
-        pairs = [(key, data) for key, (_, data, _) in zip(keys, files, strict=True)]
-        await asyncio.to_thread(lambda: [self.blobs.ensure(key, data) for key, data in pairs])
+        await asyncio.to_thread(self._ensure, [(key, data) for key, (_, data, _) in zip(keys, files, strict=True)])
         if old := [key for key in replaced if key not in keys]:
             from .gc import release
 
             await release(self.engine, self.blobs, old)  # unless shared
         return made
+
+    def _ensure(self, blobs: list[tuple[str, bytes]]) -> None:
+        for key, data in blobs:
+            self.blobs.ensure(key, data)
 
     async def get(self, scene_id: str, n: int, name: str) -> Artifact:
         """Artifact ``name`` of version ``n``; :class:`NotFound` until it has been made."""
