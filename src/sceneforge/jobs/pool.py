@@ -39,7 +39,6 @@ class WorkerPool:
         """``lanes``: loops per job type."""
         self.lanes = dict(lanes)
         self.store, self.runner, self.poll_s = store, runner, poll_s
-        self.size = sum(self.lanes.values())
         self._wake = {kind: asyncio.Event() for kind in self.lanes}
         runner.on_queued = self.wake
         self._tasks: list[asyncio.Task[None]] = []

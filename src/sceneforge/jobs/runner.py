@@ -137,8 +137,8 @@ class _Attempt:
         #: When progress was last written (the attempt's start until then: a job that ends within the
         #: interval writes none, its end says 100 %).
         self.last_progress = time.monotonic()
+        #: The stage last written (None: no progress written yet).
         self.last_stage: str | None = None
-        self.progress_written = False
         #: When the lease was last renewed (its claim, just before the attempt, until the watcher renews it).
         self.renewed = time.monotonic()
 
@@ -536,9 +536,9 @@ class JobRunner:
         """Written at most once a ``progress_interval_s`` (from the attempt's start), and at 100 % once any was."""
         now = time.monotonic()
         soon = now - attempt.last_progress < self.settings.progress_interval_s
-        if soon and (stage == attempt.last_stage or fraction < 1.0 or not attempt.progress_written):
+        if soon and (stage == attempt.last_stage or fraction < 1.0 or attempt.last_stage is None):
             return
-        attempt.last_progress, attempt.last_stage, attempt.progress_written = now, stage, True
+        attempt.last_progress, attempt.last_stage = now, stage
         await self.store.progress(attempt.job.job_id, self.owner, stage, fraction * 100.0, attempt=attempt.job.attempt)
 
     @contextlib.asynccontextmanager
